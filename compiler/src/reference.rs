@@ -1,0 +1,233 @@
+//! The reference backend: portable Rust that executes a [`Program`] exactly as specified.
+//! It is the executable specification the JIT is tested against, so it favours plain loops
+//! over cleverness; every float operation happens in the order documented on
+//! [`blockgibbs_ir::InteractionGroup`] and in [`crate::approx`].
+
+use crate::approx;
+use crate::backend::{Backend, KernelError, LaneContext};
+use crate::random::{philox4x32, uniform, update_counter};
+use blockgibbs_ir::{BlockProgram, HeadRole, InteractionGroup, NodeKind, Power, Program, UpdateRule};
+use std::sync::Arc;
+
+/// Executes programs with plain Rust loops, one lane (chain) at a time.
+#[derive(Clone, Debug)]
+pub struct ReferenceBackend {
+    program: Arc<Program>,
+}
+
+impl ReferenceBackend {
+    /// A backend for `program`.
+    pub fn new(program: Arc<Program>) -> ReferenceBackend {
+        ReferenceBackend { program }
+    }
+}
+
+impl Backend for ReferenceBackend {
+    fn name(&self) -> &'static str {
+        "reference"
+    }
+
+    fn program(&self) -> &Arc<Program> {
+        &self.program
+    }
+
+    fn update_block(
+        &self,
+        block: usize,
+        rule: UpdateRule,
+        state: &mut [f32],
+        snapshot: Option<&[f32]>,
+        ctx: &LaneContext,
+    ) -> Result<(), KernelError> {
+        let block = &self.program.blocks[block];
+        let weights = &self.program.weights;
+        let lanes = ctx.lanes;
+        let width = match block.kind {
+            NodeKind::Categorical(k) => k as usize,
+            NodeKind::Gaussian => 2,
+            _ => 1,
+        };
+        let mut acc = vec![0.0f32; lanes * width];
+        for h in 0..block.len as usize {
+            acc.fill(0.0);
+            {
+                let src: &[f32] = match snapshot {
+                    Some(s) => s,
+                    None => state,
+                };
+                for g in &block.groups {
+                    accumulate(g, h, weights, src, lanes, width, &mut acc);
+                }
+            }
+            let slot = block.first_slot + h as u32;
+            for l in 0..lanes {
+                let params = &acc[l * width..(l + 1) * width];
+                let value = conditional_update(block, rule, params, slot, l, ctx)?;
+                state[slot as usize * lanes + l] = value;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Adds group `g`'s terms for head `h` into the per-lane accumulators
+/// (`acc[l·width + k]`: γ, θ_k, or η1 and η2).
+fn accumulate(
+    g: &InteractionGroup,
+    h: usize,
+    weights: &[f32],
+    src: &[f32],
+    lanes: usize,
+    width: usize,
+    acc: &mut [f32],
+) {
+    let arity = g.arity();
+    let nc = g.cat_strides.len();
+    let np = g.product_tails as usize;
+    for t in g.offsets[h] as usize..g.offsets[h + 1] as usize {
+        let tails = &g.tails[t * arity..(t + 1) * arity];
+        let base = g.weight_base[t] as usize;
+        for l in 0..lanes {
+            let value = |slot: u32| src[slot as usize * lanes + l];
+            let mut idx = base;
+            for (j, &stride) in g.cat_strides.iter().enumerate() {
+                idx += stride as usize * value(tails[j]) as usize;
+            }
+            let mut rest: Option<f32> = None;
+            let mut mul = |v: f32| rest = Some(rest.map_or(v, |r| r * v));
+            for &slot in &tails[nc..nc + np] {
+                mul(value(slot));
+            }
+            for (&slot, &p) in tails[nc + np..].iter().zip(&g.gaussian_powers) {
+                let x = value(slot);
+                mul(x);
+                if p == Power::Two {
+                    mul(x);
+                }
+            }
+            let term = |w: f32| rest.map_or(w, |r| w * r);
+            let a = &mut acc[l * width..(l + 1) * width];
+            match g.head {
+                HeadRole::Product => a[0] += term(weights[idx]),
+                HeadRole::Categorical { stride } => {
+                    for (k, theta) in a.iter_mut().enumerate() {
+                        *theta += term(weights[idx + k * stride as usize]);
+                    }
+                }
+                HeadRole::Gaussian { power: Power::One } => a[0] += term(weights[idx]),
+                HeadRole::Gaussian { power: Power::Two } => a[1] += term(weights[idx]),
+            }
+        }
+    }
+}
+
+/// The new value of one head in one lane from its accumulated conditional parameters.
+fn conditional_update(
+    block: &BlockProgram,
+    rule: UpdateRule,
+    params: &[f32],
+    slot: u32,
+    lane: usize,
+    ctx: &LaneContext,
+) -> Result<f32, KernelError> {
+    let beta = ctx.betas[lane];
+    let words = || philox4x32(update_counter(ctx.first_chain + lane as u32, slot, ctx.sweep), ctx.key);
+    Ok(match block.kind {
+        NodeKind::Spin => {
+            let g = params[0] * beta;
+            match rule {
+                UpdateRule::Sample => {
+                    let u = uniform(words()[0]);
+                    let e = approx::exp(g * -2.0);
+                    if u + u * e < 1.0 { 1.0 } else { -1.0 }
+                }
+                UpdateRule::Mean => {
+                    let e = approx::exp(g * -2.0);
+                    (1.0 - e) / (1.0 + e)
+                }
+                UpdateRule::Mode => {
+                    if g >= 0.0 {
+                        1.0
+                    } else {
+                        -1.0
+                    }
+                }
+            }
+        }
+        NodeKind::Binary => {
+            let g = params[0] * beta;
+            match rule {
+                UpdateRule::Sample => {
+                    let u = uniform(words()[0]);
+                    let e = approx::exp(-g);
+                    if u + u * e < 1.0 { 1.0 } else { 0.0 }
+                }
+                UpdateRule::Mean => 1.0 / (1.0 + approx::exp(-g)),
+                UpdateRule::Mode => {
+                    if g >= 0.0 {
+                        1.0
+                    } else {
+                        0.0
+                    }
+                }
+            }
+        }
+        NodeKind::Categorical(_) => {
+            let mut max = params[0] * beta;
+            for &theta in &params[1..] {
+                let t = theta * beta;
+                if t > max {
+                    max = t;
+                }
+            }
+            match rule {
+                UpdateRule::Sample => {
+                    let u = uniform(words()[0]);
+                    let mut total = 0.0f32;
+                    let mut cum = [0.0f32; 64];
+                    let mut cum_vec;
+                    let cum: &mut [f32] = if params.len() <= 64 {
+                        &mut cum[..params.len()]
+                    } else {
+                        cum_vec = vec![0.0; params.len()];
+                        &mut cum_vec
+                    };
+                    for (c, &theta) in cum.iter_mut().zip(params) {
+                        total += approx::exp(theta * beta - max);
+                        *c = total;
+                    }
+                    let target = u * total;
+                    cum[..params.len() - 1].iter().filter(|&&c| c <= target).count() as f32
+                }
+                UpdateRule::Mode => params.iter().position(|&t| t * beta == max).unwrap_or(0) as f32,
+                UpdateRule::Mean => return Err(KernelError::UnsupportedRule { kind: block.kind, rule }),
+            }
+        }
+        NodeKind::Gaussian => {
+            let eta1 = params[0] * beta;
+            let eta2 = params[1] * beta;
+            let precision = eta2 * -2.0;
+            // `!(p > 0)` also catches NaN.
+            if !(precision > 0.0) || !precision.is_finite() {
+                return Err(KernelError::NonPositivePrecision {
+                    slot,
+                    lane,
+                    precision,
+                });
+            }
+            let mean = eta1 / precision;
+            let x = match rule {
+                UpdateRule::Sample => {
+                    let w = words();
+                    let z = approx::standard_normal(uniform(w[0]), uniform(w[1]));
+                    mean + z / precision.sqrt()
+                }
+                UpdateRule::Mean | UpdateRule::Mode => mean,
+            };
+            if !x.is_finite() {
+                return Err(KernelError::NonFinite { slot, lane, value: x });
+            }
+            x
+        }
+    })
+}

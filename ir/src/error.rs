@@ -1,0 +1,178 @@
+//! The typed error of model construction, block validation and lowering.
+
+use thiserror::Error;
+
+/// Everything that can be wrong with a model description. Every variant names the node,
+/// factor, block or field at fault, so that a message alone tells a user what to fix.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum ModelError {
+    /// A group name was used twice.
+    #[error("node group `{0}` is defined twice")]
+    DuplicateGroup(String),
+    /// A categorical group was declared with fewer than two categories.
+    #[error("categorical group `{group}` has K = {k}; K must be at least 2")]
+    TooFewCategories {
+        /// The group at fault.
+        group: String,
+        /// The K given.
+        k: u32,
+    },
+    /// A node id that the model does not hold.
+    #[error("{context}: unknown node id {id} (the model has {count} nodes)")]
+    UnknownNode {
+        /// Where the id was used (factor, block or clamp).
+        context: String,
+        /// The offending id.
+        id: u32,
+        /// Number of nodes in the model.
+        count: usize,
+    },
+    /// A factor with no node roles.
+    #[error("factor `{factor}` has no nodes")]
+    EmptyFactor {
+        /// The factor at fault.
+        factor: String,
+    },
+    /// The roles of a factor list different numbers of instances.
+    #[error("factor `{factor}`: role {role} lists {found} nodes, but the factor has {expected} instances")]
+    RoleLengthMismatch {
+        /// The factor at fault.
+        factor: String,
+        /// Role description, e.g. `categorical[0]`.
+        role: String,
+        /// Instances implied by the first role.
+        expected: usize,
+        /// Nodes in this role.
+        found: usize,
+    },
+    /// A node of the wrong kind in a factor role.
+    #[error("factor `{factor}`: role {role} needs {expected} nodes, but {node} is {found}")]
+    RoleKindMismatch {
+        /// The factor at fault.
+        factor: String,
+        /// Role description.
+        role: String,
+        /// The node at fault.
+        node: String,
+        /// What the role accepts.
+        expected: String,
+        /// The node's kind.
+        found: String,
+    },
+    /// A weight tensor whose length does not match the factor's shape.
+    #[error("factor `{factor}`: weights have {found} entries, expected {expected} (shape {shape:?})")]
+    WeightShapeMismatch {
+        /// The factor at fault.
+        factor: String,
+        /// Required number of entries.
+        expected: usize,
+        /// Given number of entries.
+        found: usize,
+        /// Required shape `[instances, K1, …]`.
+        shape: Vec<usize>,
+    },
+    /// A NaN or infinite weight.
+    #[error("factor `{factor}`: weight {index} is {value} (weights must be finite)")]
+    NonFiniteWeight {
+        /// The factor at fault.
+        factor: String,
+        /// Flat index of the weight.
+        index: usize,
+        /// The value.
+        value: f32,
+    },
+    /// A Gaussian power other than 1 or 2.
+    #[error("factor `{factor}`: Gaussian power {power} is not supported (use 1 or 2)")]
+    InvalidPower {
+        /// The factor at fault.
+        factor: String,
+        /// The power given.
+        power: u8,
+    },
+    /// The same node twice in one factor instance.
+    #[error("factor `{factor}`: node {node} appears twice in instance {instance} (use a power of 2 for x², s·s = 1 is a constant)")]
+    RepeatedNode {
+        /// The factor at fault.
+        factor: String,
+        /// Instance index.
+        instance: usize,
+        /// The node.
+        node: String,
+    },
+    /// A Gaussian node whose conditional precision can be ≤ 0.
+    #[error("Gaussian node {node}: conditional precision {precision} is not positive (add a quadratic term with a negative weight, i.e. a positive precision)")]
+    NonPositivePrecision {
+        /// The node at fault.
+        node: String,
+        /// The worst-case precision found (−2 η2).
+        precision: f64,
+    },
+    /// A clamped value outside the node's support.
+    #[error("clamped node {node}: value {value} is not a valid {kind} value")]
+    InvalidClampValue {
+        /// The node at fault.
+        node: String,
+        /// The value given.
+        value: f32,
+        /// The node's kind.
+        kind: String,
+    },
+    /// Two interacting nodes placed in one block.
+    #[error("block {block}: nodes {a} and {b} interact (they share factor `{factor}`) and cannot be updated together")]
+    InteractingNodesInBlock {
+        /// Index of the block.
+        block: usize,
+        /// First node.
+        a: String,
+        /// Second node.
+        b: String,
+        /// A factor they share.
+        factor: String,
+    },
+    /// A block mixing node kinds.
+    #[error("block {block}: nodes {a} ({kind_a}) and {b} ({kind_b}) have different kinds; a block holds one kind")]
+    MixedKindBlock {
+        /// Index of the block.
+        block: usize,
+        /// First node.
+        a: String,
+        /// Its kind.
+        kind_a: String,
+        /// Second node.
+        b: String,
+        /// Its kind.
+        kind_b: String,
+    },
+    /// A node listed in two blocks (or twice in one).
+    #[error("node {node} is listed in more than one block")]
+    NodeInTwoBlocks {
+        /// The node at fault.
+        node: String,
+    },
+    /// A free node that no hand-given block updates.
+    #[error("free node {node} is in no block (hand-given blocks must cover every node that is not clamped)")]
+    NodeWithoutBlock {
+        /// The node at fault.
+        node: String,
+    },
+    /// A clamped node listed in a block.
+    #[error("clamped node {node} is listed in block {block}; clamped nodes are never updated")]
+    ClampedNodeInBlock {
+        /// The node at fault.
+        node: String,
+        /// Index of the block.
+        block: usize,
+    },
+    /// A hand-given block with no nodes.
+    #[error("block {block} is empty")]
+    EmptyBlock {
+        /// Index of the block.
+        block: usize,
+    },
+    /// The model exceeds an index range of the lowered program.
+    #[error("model too large: {what}")]
+    TooLarge {
+        /// What overflowed.
+        what: String,
+    },
+}
