@@ -1,1 +1,19 @@
-//! placeholder
+//! blockgibbs-runtime: runs compiled programs over many chains.
+//!
+//! A [`Sampler`] owns the chain state (chains in fixed 16-lane chunks, chains innermost), a
+//! backend and a thread pool; [`Sampler::run`] executes a [`SamplingSchedule`] and feeds
+//! [`Observer`]s: [`SampleCollector`], [`Moments`], [`EnergyObserver`] and
+//! [`ScalarObservables`] (streaming batch-means mean, standard error and ESS).
+
+mod error;
+mod observers;
+mod sampler;
+mod schedule;
+pub mod state;
+pub mod stats;
+
+pub use error::RuntimeError;
+pub use observers::{ChainScalar, EnergyObserver, Moments, Observer, SampleCollector, ScalarObservables, StateView};
+pub use sampler::{Sampler, SamplerOptions};
+pub use schedule::SamplingSchedule;
+pub use stats::{BatchMeans, Estimate};
