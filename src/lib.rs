@@ -19,6 +19,9 @@
 //! assert!(moments.pair_means()[0] > 0.2); // tanh(0.5) ≈ 0.46
 //! ```
 
+pub mod families;
+pub mod lattice;
+
 pub use blockgibbs_compiler as compiler;
 pub use blockgibbs_ir as ir;
 pub use blockgibbs_runtime as runtime;
@@ -27,10 +30,11 @@ pub use blockgibbs_runtime as runtime;
 pub mod prelude {
     pub use blockgibbs_compiler::{BlockSchedule, compile};
     pub use blockgibbs_ir::{
-        BlockSpec, Factor, Model, ModelBuilder, ModelError, NodeGroup, NodeId, NodeKind, Power, UpdateRule,
+        BlockSpec, Factor, Model, ModelBuilder, ModelError, NodeGroup, NodeId, NodeKind, Power,
+        UpdateRule,
     };
     pub use blockgibbs_runtime::{
-        EnergyObserver, Estimate, Moments, Observer, RuntimeError, SampleCollector, Sampler, SamplerOptions,
-        SamplingSchedule, ScalarObservables, StateView,
+        EnergyObserver, Estimate, Moments, Observer, RuntimeError, SampleCollector, Sampler,
+        SamplerOptions, SamplingSchedule, ScalarObservables, StateView,
     };
 }

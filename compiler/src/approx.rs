@@ -104,7 +104,8 @@ mod tests {
     #[test]
     fn ln_absolute_error_is_below_documented_bound() {
         let mut worst = 0.0f64;
-        let scaled = |x: f32| ((ln(x) as f64 - (x as f64).ln()) / (x as f64).ln().abs().max(1.0)).abs();
+        let scaled =
+            |x: f32| ((ln(x) as f64 - (x as f64).ln()) / (x as f64).ln().abs().max(1.0)).abs();
         for i in 1..=(1u32 << 24) {
             worst = worst.max(scaled(i as f32 * (1.0 / 16_777_216.0)));
         }

@@ -46,7 +46,12 @@ impl InteractionGraph {
             for factor in model.factors() {
                 for i in 0..factor.instances() {
                     members.clear();
-                    members.extend(factor.instance_nodes(i).filter(|&id| free(id)).map(|id| id.0));
+                    members.extend(
+                        factor
+                            .instance_nodes(i)
+                            .filter(|&id| free(id))
+                            .map(|id| id.0),
+                    );
                     for a in 0..members.len() {
                         for b in a + 1..members.len() {
                             f(members[a], members[b]);
@@ -207,7 +212,9 @@ pub fn greedy(graph: &InteractionGraph, free: &[bool]) -> Colouring {
                 stamp[c as usize] = mark;
             }
         }
-        let c = (0..).find(|&c| stamp.get(c).is_none_or(|&s| s != mark)).unwrap_or(0);
+        let c = (0..)
+            .find(|&c| stamp.get(c).is_none_or(|&s| s != mark))
+            .unwrap_or(0);
         colour[v as usize] = c as u32;
     }
     compact(colour, ColouringMethod::Greedy)
@@ -231,6 +238,10 @@ fn compact(mut colour: Vec<u32>, method: ColouringMethod) -> Colouring {
 pub fn is_proper(graph: &InteractionGraph, colouring: &Colouring) -> bool {
     (0..graph.node_count()).all(|v| {
         let c = colouring.colour[v];
-        c == u32::MAX || graph.neighbours(v).iter().all(|&w| colouring.colour[w as usize] != c)
+        c == u32::MAX
+            || graph
+                .neighbours(v)
+                .iter()
+                .all(|&w| colouring.colour[w as usize] != c)
     })
 }

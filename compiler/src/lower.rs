@@ -3,8 +3,8 @@
 
 use crate::schedule::BlockSchedule;
 use blockgibbs_ir::{
-    BlockProgram, Factor, HeadRole, InteractionGroup, Model, ModelError, NodeId, NodeKind, Power, Program,
-    SuperblockProgram,
+    BlockProgram, Factor, HeadRole, InteractionGroup, Model, ModelError, NodeId, NodeKind, Power,
+    Program, SuperblockProgram,
 };
 use std::collections::HashMap;
 
@@ -26,7 +26,12 @@ struct FlatFactor<'a> {
     offset: u32,
 }
 
-fn flatten<'a>(f: &'a Factor, model: &Model, offset: u32, keys: &mut HashMap<GroupKey, u32>) -> FlatFactor<'a> {
+fn flatten<'a>(
+    f: &'a Factor,
+    model: &Model,
+    offset: u32,
+    keys: &mut HashMap<GroupKey, u32>,
+) -> FlatFactor<'a> {
     let dims: Vec<u32> = f
         .categorical
         .iter()
@@ -96,7 +101,9 @@ struct BlockBuild {
 /// Lowers `model` under `schedule` into a program.
 pub fn lower(model: &Model, schedule: &BlockSchedule) -> Result<Program, ModelError> {
     let n = model.node_count();
-    let too_large = |what: &str| ModelError::TooLarge { what: what.to_string() };
+    let too_large = |what: &str| ModelError::TooLarge {
+        what: what.to_string(),
+    };
     // Slots: block heads in schedule order, then clamped nodes.
     let mut node_of_slot = Vec::with_capacity(n);
     let mut block_of = vec![u32::MAX; n];
@@ -125,7 +132,9 @@ pub fn lower(model: &Model, schedule: &BlockSchedule) -> Result<Program, ModelEr
     }
     node_of_slot.extend((0..n as u32).map(NodeId).filter(|&id| model.is_clamped(id)));
     if node_of_slot.len() != n {
-        return Err(too_large("block schedule does not cover every free node exactly once"));
+        return Err(too_large(
+            "block schedule does not cover every free node exactly once",
+        ));
     }
     let mut slot_of = vec![0u32; n];
     for (s, node) in node_of_slot.iter().enumerate() {
@@ -201,7 +210,12 @@ pub fn lower(model: &Model, schedule: &BlockSchedule) -> Result<Program, ModelEr
     // Pass 2: fill the terms.
     let mut cursors: Vec<Vec<Vec<u32>>> = builds
         .iter()
-        .map(|b| b.groups.iter().map(|g| g.offsets[..g.offsets.len() - 1].to_vec()).collect())
+        .map(|b| {
+            b.groups
+                .iter()
+                .map(|g| g.offsets[..g.offsets.len() - 1].to_vec())
+                .collect()
+        })
         .collect();
     for flat in &flats {
         let instances = flat.roles.first().map_or(0, |r| r.len());
@@ -237,7 +251,10 @@ pub fn lower(model: &Model, schedule: &BlockSchedule) -> Result<Program, ModelEr
     mark_snapshots(&flats, &block_of, &blocks, &mut superblocks);
     let program = Program {
         kind_of_slot: node_of_slot.iter().map(|&id| model.kind(id)).collect(),
-        clamped_of_slot: node_of_slot.iter().map(|&id| model.clamped()[id.index()]).collect(),
+        clamped_of_slot: node_of_slot
+            .iter()
+            .map(|&id| model.clamped()[id.index()])
+            .collect(),
         node_of_slot,
         slot_of,
         weights,
@@ -275,7 +292,10 @@ fn mark_snapshots(
                 for rb in &flat.roles[a + 1..] {
                     let bb = block_of[rb[i].index()];
                     if bb != u32::MAX && bb != ba {
-                        let (sa, sb) = (superblock_of_block[ba as usize], superblock_of_block[bb as usize]);
+                        let (sa, sb) = (
+                            superblock_of_block[ba as usize],
+                            superblock_of_block[bb as usize],
+                        );
                         if sa == sb {
                             superblocks[sa].needs_snapshot = true;
                         }
@@ -289,7 +309,11 @@ fn mark_snapshots(
 /// Rejects Gaussian heads whose precision is constant and not positive (or has no quadratic
 /// term at all). Precisions that depend on other nodes are checked at every update instead.
 fn check_static_precisions(model: &Model, program: &Program) -> Result<(), ModelError> {
-    for block in program.blocks.iter().filter(|b| b.kind == NodeKind::Gaussian) {
+    for block in program
+        .blocks
+        .iter()
+        .filter(|b| b.kind == NodeKind::Gaussian)
+    {
         for h in 0..block.len as usize {
             let mut constant = 0.0f64;
             let mut dynamic = false;
@@ -299,7 +323,9 @@ fn check_static_precisions(model: &Model, program: &Program) -> Result<(), Model
                 }
                 let terms = g.offsets[h] as usize..g.offsets[h + 1] as usize;
                 if g.arity() == 0 {
-                    constant += terms.map(|t| program.weights[g.weight_base[t] as usize] as f64).sum::<f64>();
+                    constant += terms
+                        .map(|t| program.weights[g.weight_base[t] as usize] as f64)
+                        .sum::<f64>();
                 } else if !terms.is_empty() {
                     dynamic = true;
                 }

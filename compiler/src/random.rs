@@ -39,7 +39,12 @@ pub fn uniform(word: u32) -> f32 {
 /// The counter of the update of `slot` in `chain` during sweep `sweep`.
 #[inline(always)]
 pub fn update_counter(chain: u32, slot: u32, sweep: u64) -> [u32; 4] {
-    [chain, slot, sweep as u32, ((sweep >> 32) as u32) & 0x7fff_ffff]
+    [
+        chain,
+        slot,
+        sweep as u32,
+        ((sweep >> 32) as u32) & 0x7fff_ffff,
+    ]
 }
 
 /// The counter of the initial value of `slot` in `chain`.
@@ -82,6 +87,9 @@ mod tests {
             .sum::<f64>()
             / n as f64;
         // Standard error of the mean of U(0,1) is 1/sqrt(12 n) ≈ 6.5e-4; allow 5 of them.
-        assert!((mean - 0.5).abs() < 5.0 * (1.0 / (12.0 * n as f64)).sqrt(), "mean {mean}");
+        assert!(
+            (mean - 0.5).abs() < 5.0 * (1.0 / (12.0 * n as f64)).sqrt(),
+            "mean {mean}"
+        );
     }
 }

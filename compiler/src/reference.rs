@@ -6,7 +6,9 @@
 use crate::approx;
 use crate::backend::{Backend, KernelError, LaneContext};
 use crate::random::{philox4x32, uniform, update_counter};
-use blockgibbs_ir::{BlockProgram, HeadRole, InteractionGroup, NodeKind, Power, Program, UpdateRule};
+use blockgibbs_ir::{
+    BlockProgram, HeadRole, InteractionGroup, NodeKind, Power, Program, UpdateRule,
+};
 use std::sync::Arc;
 
 /// Executes programs with plain Rust loops, one lane (chain) at a time.
@@ -131,7 +133,12 @@ fn conditional_update(
     ctx: &LaneContext,
 ) -> Result<f32, KernelError> {
     let beta = ctx.betas[lane];
-    let words = || philox4x32(update_counter(ctx.first_chain + lane as u32, slot, ctx.sweep), ctx.key);
+    let words = || {
+        philox4x32(
+            update_counter(ctx.first_chain + lane as u32, slot, ctx.sweep),
+            ctx.key,
+        )
+    };
     Ok(match block.kind {
         NodeKind::Spin => {
             let g = params[0] * beta;
@@ -197,10 +204,20 @@ fn conditional_update(
                         *c = total;
                     }
                     let target = u * total;
-                    cum[..params.len() - 1].iter().filter(|&&c| c <= target).count() as f32
+                    cum[..params.len() - 1]
+                        .iter()
+                        .filter(|&&c| c <= target)
+                        .count() as f32
                 }
-                UpdateRule::Mode => params.iter().position(|&t| t * beta == max).unwrap_or(0) as f32,
-                UpdateRule::Mean => return Err(KernelError::UnsupportedRule { kind: block.kind, rule }),
+                UpdateRule::Mode => {
+                    params.iter().position(|&t| t * beta == max).unwrap_or(0) as f32
+                }
+                UpdateRule::Mean => {
+                    return Err(KernelError::UnsupportedRule {
+                        kind: block.kind,
+                        rule,
+                    });
+                }
             }
         }
         NodeKind::Gaussian => {
@@ -225,7 +242,11 @@ fn conditional_update(
                 UpdateRule::Mean | UpdateRule::Mode => mean,
             };
             if !x.is_finite() {
-                return Err(KernelError::NonFinite { slot, lane, value: x });
+                return Err(KernelError::NonFinite {
+                    slot,
+                    lane,
+                    value: x,
+                });
             }
             x
         }

@@ -39,7 +39,8 @@ impl BlockSchedule {
 
     /// Superblocks from a given colouring (one per colour, blocks split by kind).
     pub fn from_colouring(model: &Model, colouring: &Colouring) -> BlockSchedule {
-        let mut by_colour: Vec<Vec<(NodeKind, Vec<NodeId>)>> = vec![Vec::new(); colouring.count as usize];
+        let mut by_colour: Vec<Vec<(NodeKind, Vec<NodeId>)>> =
+            vec![Vec::new(); colouring.count as usize];
         for (v, &c) in colouring.colour.iter().enumerate() {
             if c == u32::MAX {
                 continue;
@@ -92,7 +93,11 @@ fn validate_interactions(model: &Model, spec: &BlockSpec) -> Result<(), ModelErr
     for factor in model.factors() {
         for i in 0..factor.instances() {
             members.clear();
-            members.extend(factor.instance_nodes(i).filter(|n| block_of[n.index()] != u32::MAX));
+            members.extend(
+                factor
+                    .instance_nodes(i)
+                    .filter(|n| block_of[n.index()] != u32::MAX),
+            );
             for a in 0..members.len() {
                 for b in a + 1..members.len() {
                     let (na, nb) = (members[a], members[b]);

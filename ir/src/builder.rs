@@ -35,7 +35,12 @@ impl ModelBuilder {
     }
 
     /// Adds a named group of `len` nodes of one kind.
-    pub fn group(&mut self, name: &str, kind: NodeKind, len: usize) -> Result<NodeGroup, ModelError> {
+    pub fn group(
+        &mut self,
+        name: &str,
+        kind: NodeKind,
+        len: usize,
+    ) -> Result<NodeGroup, ModelError> {
         if self.groups.iter().any(|g| g.name == name) {
             return Err(ModelError::DuplicateGroup(name.to_string()));
         }
@@ -83,13 +88,25 @@ impl ModelBuilder {
 
     /// Pairwise coupling `Σ J_i a_i b_i` of spin or binary nodes (Ising couplings, RBM
     /// weights).
-    pub fn pair_coupling(&mut self, name: &str, a: &[NodeId], b: &[NodeId], j: &[f32]) -> &mut Self {
+    pub fn pair_coupling(
+        &mut self,
+        name: &str,
+        a: &[NodeId],
+        b: &[NodeId],
+        j: &[f32],
+    ) -> &mut Self {
         self.factor(Factor::new(name).product(a).product(b).weights(j))
     }
 
     /// Potts coupling `Σ J_i δ(a_i, b_i)` of categorical nodes with equal K.
     /// Nodes of the wrong kind are reported by [`ModelBuilder::build`].
-    pub fn potts_coupling(&mut self, name: &str, a: &[NodeId], b: &[NodeId], j: &[f32]) -> &mut Self {
+    pub fn potts_coupling(
+        &mut self,
+        name: &str,
+        a: &[NodeId],
+        b: &[NodeId],
+        j: &[f32],
+    ) -> &mut Self {
         let k = a.first().and_then(|n| match self.kinds.get(n.index()) {
             Some(NodeKind::Categorical(k)) => Some(*k as usize),
             _ => None,
@@ -113,13 +130,24 @@ impl ModelBuilder {
     }
 
     /// Gaussian self-precision `−½ Σ λ_i x_i²` (λ > 0 for a proper density).
-    pub fn gaussian_precision(&mut self, name: &str, nodes: &[NodeId], precision: &[f32]) -> &mut Self {
+    pub fn gaussian_precision(
+        &mut self,
+        name: &str,
+        nodes: &[NodeId],
+        precision: &[f32],
+    ) -> &mut Self {
         let w: Vec<f32> = precision.iter().map(|&l| -0.5 * l).collect();
         self.factor(Factor::new(name).gaussian(nodes, Power::Two).weights(w))
     }
 
     /// Gaussian coupling `Σ w_i x_i y_i` (a precision-matrix entry of −w_i).
-    pub fn gaussian_coupling(&mut self, name: &str, x: &[NodeId], y: &[NodeId], w: &[f32]) -> &mut Self {
+    pub fn gaussian_coupling(
+        &mut self,
+        name: &str,
+        x: &[NodeId],
+        y: &[NodeId],
+        w: &[f32],
+    ) -> &mut Self {
         self.factor(
             Factor::new(name)
                 .gaussian(x, Power::One)
@@ -129,19 +157,52 @@ impl ModelBuilder {
     }
 
     /// Coupling `Σ w_i x_i v_i` of Gaussian nodes to spin or binary nodes.
-    pub fn gaussian_discrete_coupling(&mut self, name: &str, x: &[NodeId], v: &[NodeId], w: &[f32]) -> &mut Self {
-        self.factor(Factor::new(name).product(v).gaussian(x, Power::One).weights(w))
+    pub fn gaussian_discrete_coupling(
+        &mut self,
+        name: &str,
+        x: &[NodeId],
+        v: &[NodeId],
+        w: &[f32],
+    ) -> &mut Self {
+        self.factor(
+            Factor::new(name)
+                .product(v)
+                .gaussian(x, Power::One)
+                .weights(w),
+        )
     }
 
     /// Categorical-gated mean term `Σ W_i[c_i] x_i`; `w` is `[nodes, K]` row-major.
-    pub fn gated_gaussian_mean(&mut self, name: &str, c: &[NodeId], x: &[NodeId], w: &[f32]) -> &mut Self {
-        self.factor(Factor::new(name).categorical(c).gaussian(x, Power::One).weights(w))
+    pub fn gated_gaussian_mean(
+        &mut self,
+        name: &str,
+        c: &[NodeId],
+        x: &[NodeId],
+        w: &[f32],
+    ) -> &mut Self {
+        self.factor(
+            Factor::new(name)
+                .categorical(c)
+                .gaussian(x, Power::One)
+                .weights(w),
+        )
     }
 
     /// Categorical-gated precision `−½ Σ λ_i[c_i] x_i²`; `precision` is `[nodes, K]`.
-    pub fn gated_gaussian_precision(&mut self, name: &str, c: &[NodeId], x: &[NodeId], precision: &[f32]) -> &mut Self {
+    pub fn gated_gaussian_precision(
+        &mut self,
+        name: &str,
+        c: &[NodeId],
+        x: &[NodeId],
+        precision: &[f32],
+    ) -> &mut Self {
         let w: Vec<f32> = precision.iter().map(|&l| -0.5 * l).collect();
-        self.factor(Factor::new(name).categorical(c).gaussian(x, Power::Two).weights(w))
+        self.factor(
+            Factor::new(name)
+                .categorical(c)
+                .gaussian(x, Power::Two)
+                .weights(w),
+        )
     }
 
     /// Clamps a node to a default value; the runtime may set other values per chain.
@@ -173,11 +234,14 @@ impl ModelBuilder {
         }
         let mut clamped = vec![None; self.kinds.len()];
         for &(node, value) in &self.clamps {
-            let kind = *self.kinds.get(node.index()).ok_or_else(|| ModelError::UnknownNode {
-                context: "clamp".into(),
-                id: node.0,
-                count: self.kinds.len(),
-            })?;
+            let kind = *self
+                .kinds
+                .get(node.index())
+                .ok_or_else(|| ModelError::UnknownNode {
+                    context: "clamp".into(),
+                    id: node.0,
+                    count: self.kinds.len(),
+                })?;
             if !kind.admits(value) {
                 return Err(ModelError::InvalidClampValue {
                     node: node_name(&self.groups, node),
@@ -242,7 +306,11 @@ fn validate_factor(f: &Factor, groups: &[NodeGroup], kinds: &[NodeKind]) -> Resu
             match k_role {
                 None => k_role = Some(k),
                 Some(k0) if k0 != k => {
-                    return Err(mismatch(format!("categorical[{j}]"), n, &format!("categorical({k0})")));
+                    return Err(mismatch(
+                        format!("categorical[{j}]"),
+                        n,
+                        &format!("categorical({k0})"),
+                    ));
                 }
                 _ => {}
             }
@@ -255,7 +323,11 @@ fn validate_factor(f: &Factor, groups: &[NodeGroup], kinds: &[NodeKind]) -> Resu
         }
     }
     for (j, role) in f.gaussian.iter().enumerate() {
-        if let Some(&n) = role.nodes.iter().find(|n| kinds[n.index()] != NodeKind::Gaussian) {
+        if let Some(&n) = role
+            .nodes
+            .iter()
+            .find(|n| kinds[n.index()] != NodeKind::Gaussian)
+        {
             return Err(mismatch(format!("gaussian[{j}]"), n, "gaussian"));
         }
     }

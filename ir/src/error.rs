@@ -34,7 +34,9 @@ pub enum ModelError {
         factor: String,
     },
     /// The roles of a factor list different numbers of instances.
-    #[error("factor `{factor}`: role {role} lists {found} nodes, but the factor has {expected} instances")]
+    #[error(
+        "factor `{factor}`: role {role} lists {found} nodes, but the factor has {expected} instances"
+    )]
     RoleLengthMismatch {
         /// The factor at fault.
         factor: String,
@@ -60,7 +62,9 @@ pub enum ModelError {
         found: String,
     },
     /// A weight tensor whose length does not match the factor's shape.
-    #[error("factor `{factor}`: weights have {found} entries, expected {expected} (shape {shape:?})")]
+    #[error(
+        "factor `{factor}`: weights have {found} entries, expected {expected} (shape {shape:?})"
+    )]
     WeightShapeMismatch {
         /// The factor at fault.
         factor: String,
@@ -90,7 +94,9 @@ pub enum ModelError {
         power: u8,
     },
     /// The same node twice in one factor instance.
-    #[error("factor `{factor}`: node {node} appears twice in instance {instance} (use a power of 2 for x², s·s = 1 is a constant)")]
+    #[error(
+        "factor `{factor}`: node {node} appears twice in instance {instance} (use a power of 2 for x², s·s = 1 is a constant)"
+    )]
     RepeatedNode {
         /// The factor at fault.
         factor: String,
@@ -100,7 +106,9 @@ pub enum ModelError {
         node: String,
     },
     /// A Gaussian node whose conditional precision can be ≤ 0.
-    #[error("Gaussian node {node}: conditional precision {precision} is not positive (add a quadratic term with a negative weight, i.e. a positive precision)")]
+    #[error(
+        "Gaussian node {node}: conditional precision {precision} is not positive (add a quadratic term with a negative weight, i.e. a positive precision)"
+    )]
     NonPositivePrecision {
         /// The node at fault.
         node: String,
@@ -118,7 +126,9 @@ pub enum ModelError {
         kind: String,
     },
     /// Two interacting nodes placed in one block.
-    #[error("block {block}: nodes {a} and {b} interact (they share factor `{factor}`) and cannot be updated together")]
+    #[error(
+        "block {block}: nodes {a} and {b} interact (they share factor `{factor}`) and cannot be updated together"
+    )]
     InteractingNodesInBlock {
         /// Index of the block.
         block: usize,
@@ -130,7 +140,9 @@ pub enum ModelError {
         factor: String,
     },
     /// A block mixing node kinds.
-    #[error("block {block}: nodes {a} ({kind_a}) and {b} ({kind_b}) have different kinds; a block holds one kind")]
+    #[error(
+        "block {block}: nodes {a} ({kind_a}) and {b} ({kind_b}) have different kinds; a block holds one kind"
+    )]
     MixedKindBlock {
         /// Index of the block.
         block: usize,
@@ -150,7 +162,9 @@ pub enum ModelError {
         node: String,
     },
     /// A free node that no hand-given block updates.
-    #[error("free node {node} is in no block (hand-given blocks must cover every node that is not clamped)")]
+    #[error(
+        "free node {node} is in no block (hand-given blocks must cover every node that is not clamped)"
+    )]
     NodeWithoutBlock {
         /// The node at fault.
         node: String,
@@ -168,6 +182,14 @@ pub enum ModelError {
     EmptyBlock {
         /// Index of the block.
         block: usize,
+    },
+    /// A model parameter outside its valid range (families and model files).
+    #[error("{field}: {reason}")]
+    InvalidParameter {
+        /// The parameter, as a dotted path (e.g. `model.L`).
+        field: String,
+        /// What is wrong and what is allowed.
+        reason: String,
     },
     /// The model exceeds an index range of the lowered program.
     #[error("model too large: {what}")]

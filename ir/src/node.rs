@@ -71,8 +71,12 @@ impl NodeGroup {
     /// The id of the group's `i`-th node. Panics if `i` is out of range (a programming error
     /// in the caller, not bad input: model files go through [`NodeGroup::get`]).
     pub fn node(&self, i: usize) -> NodeId {
-        self.get(i)
-            .unwrap_or_else(|| panic!("node {i} out of range for group `{}` of {} nodes", self.name, self.len))
+        self.get(i).unwrap_or_else(|| {
+            panic!(
+                "node {i} out of range for group `{}` of {} nodes",
+                self.name, self.len
+            )
+        })
     }
 
     /// The id of the group's `i`-th node, or `None` when out of range.

@@ -64,7 +64,10 @@ impl InteractionGroup {
 
     /// Bytes held by the group's tables.
     pub fn memory_bytes(&self) -> usize {
-        4 * (self.offsets.len() + self.weight_base.len() + self.tails.len() + self.cat_strides.len())
+        4 * (self.offsets.len()
+            + self.weight_base.len()
+            + self.tails.len()
+            + self.cat_strides.len())
     }
 }
 
@@ -136,6 +139,9 @@ impl Program {
             .flat_map(|b| &b.groups)
             .map(InteractionGroup::memory_bytes)
             .sum();
-        groups + 4 * self.weights.len() + 4 * 2 * self.node_of_slot.len() + 12 * self.kind_of_slot.len()
+        groups
+            + 4 * self.weights.len()
+            + 4 * 2 * self.node_of_slot.len()
+            + 12 * self.kind_of_slot.len()
     }
 }

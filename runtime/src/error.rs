@@ -11,7 +11,9 @@ pub enum RuntimeError {
     #[error(transparent)]
     Model(#[from] ModelError),
     /// A Gaussian node's conditional precision became non-positive in some state.
-    #[error("Gaussian node {node}, chain {chain}: conditional precision {precision} is not positive")]
+    #[error(
+        "Gaussian node {node}, chain {chain}: conditional precision {precision} is not positive"
+    )]
     NonPositivePrecision {
         /// The node at fault.
         node: String,
@@ -21,7 +23,9 @@ pub enum RuntimeError {
         precision: f32,
     },
     /// An update produced a non-finite value (a diverging model).
-    #[error("node {node}, chain {chain}: the update produced {value}; the model diverges (is its precision matrix positive definite?)")]
+    #[error(
+        "node {node}, chain {chain}: the update produced {value}; the model diverges (is its precision matrix positive definite?)"
+    )]
     NonFinite {
         /// The node at fault.
         node: String,
@@ -73,7 +77,9 @@ pub enum RuntimeError {
         kind: String,
     },
     /// Setting a clamped value on a free node.
-    #[error("node {node} is not clamped; declare it clamped in the model to set its value per chain")]
+    #[error(
+        "node {node} is not clamped; declare it clamped in the model to set its value per chain"
+    )]
     NotClamped {
         /// The node.
         node: String,

@@ -13,7 +13,9 @@ pub mod state;
 pub mod stats;
 
 pub use error::RuntimeError;
-pub use observers::{ChainScalar, EnergyObserver, Moments, Observer, SampleCollector, ScalarObservables, StateView};
+pub use observers::{
+    ChainScalar, EnergyObserver, Moments, Observer, SampleCollector, ScalarObservables, StateView,
+};
 pub use sampler::{Sampler, SamplerOptions};
 pub use schedule::SamplingSchedule;
 pub use stats::{BatchMeans, Estimate};

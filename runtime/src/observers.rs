@@ -88,7 +88,8 @@ impl Observer for SampleCollector {
         self.chains = view.chains();
         self.samples += 1;
         for chain in 0..view.chains() {
-            self.data.extend(self.nodes.iter().map(|&n| view.value(n, chain)));
+            self.data
+                .extend(self.nodes.iter().map(|&n| view.value(n, chain)));
         }
     }
 }
@@ -141,14 +142,20 @@ impl Observer for Moments {
         let chains = view.chains();
         // Each entry sums its chains in chain order, so the result does not depend on how
         // rayon splits the work.
-        self.first.par_iter_mut().zip(&self.nodes).for_each(|(s, &n)| {
-            *s += (0..chains).map(|c| view.value(n, c) as f64).sum::<f64>();
-        });
-        self.second.par_iter_mut().zip(&self.pairs).for_each(|(s, &(a, b))| {
-            *s += (0..chains)
-                .map(|c| view.value(a, c) as f64 * view.value(b, c) as f64)
-                .sum::<f64>();
-        });
+        self.first
+            .par_iter_mut()
+            .zip(&self.nodes)
+            .for_each(|(s, &n)| {
+                *s += (0..chains).map(|c| view.value(n, c) as f64).sum::<f64>();
+            });
+        self.second
+            .par_iter_mut()
+            .zip(&self.pairs)
+            .for_each(|(s, &(a, b))| {
+                *s += (0..chains)
+                    .map(|c| view.value(a, c) as f64 * view.value(b, c) as f64)
+                    .sum::<f64>();
+            });
         self.count += chains as u64;
     }
 }
@@ -162,7 +169,12 @@ pub struct EnergyObserver {
 
 impl Observer for EnergyObserver {
     fn observe(&mut self, view: &StateView<'_>) {
-        self.energies.push((0..view.chains()).into_par_iter().map(|c| view.energy(c)).collect());
+        self.energies.push(
+            (0..view.chains())
+                .into_par_iter()
+                .map(|c| view.energy(c))
+                .collect(),
+        );
     }
 }
 
@@ -201,30 +213,46 @@ impl ScalarObservables {
             let m = std::sync::Arc::new(spins);
             let m2 = m.clone();
             obs.add("magnetization", Box::new(move |v, c| mean_of(v, c, &m)));
-            obs.add("abs_magnetization", Box::new(move |v, c| mean_of(v, c, &m2).abs()));
+            obs.add(
+                "abs_magnetization",
+                Box::new(move |v, c| mean_of(v, c, &m2).abs()),
+            );
         }
         obs
     }
 
     /// Current estimates, in insertion order.
     pub fn estimates(&self) -> Vec<(String, Estimate)> {
-        self.entries.iter().map(|(n, _, b)| (n.clone(), b.estimate())).collect()
+        self.entries
+            .iter()
+            .map(|(n, _, b)| (n.clone(), b.estimate()))
+            .collect()
     }
 
     /// The estimate of one observable.
     pub fn estimate(&self, name: &str) -> Option<Estimate> {
-        self.entries.iter().find(|(n, _, _)| n == name).map(|(_, _, b)| b.estimate())
+        self.entries
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, _, b)| b.estimate())
     }
 }
 
 fn mean_of(view: &StateView<'_>, chain: usize, nodes: &[NodeId]) -> f64 {
-    nodes.iter().map(|&n| view.value(n, chain) as f64).sum::<f64>() / nodes.len() as f64
+    nodes
+        .iter()
+        .map(|&n| view.value(n, chain) as f64)
+        .sum::<f64>()
+        / nodes.len() as f64
 }
 
 impl Observer for ScalarObservables {
     fn observe(&mut self, view: &StateView<'_>) {
         for (_, f, stats) in &mut self.entries {
-            let values: Vec<f64> = (0..view.chains()).into_par_iter().map(|c| f(view, c)).collect();
+            let values: Vec<f64> = (0..view.chains())
+                .into_par_iter()
+                .map(|c| f(view, c))
+                .collect();
             stats.push_chains(&values);
         }
     }

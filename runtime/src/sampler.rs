@@ -51,7 +51,11 @@ pub struct Sampler {
 
 impl Sampler {
     /// A sampler over `backend` (which holds the program lowered from `model`).
-    pub fn new(model: Arc<Model>, backend: Arc<dyn Backend>, options: SamplerOptions) -> Result<Sampler, RuntimeError> {
+    pub fn new(
+        model: Arc<Model>,
+        backend: Arc<dyn Backend>,
+        options: SamplerOptions,
+    ) -> Result<Sampler, RuntimeError> {
         if options.chains == 0 {
             return Err(RuntimeError::NoChains);
         }
@@ -166,7 +170,10 @@ impl Sampler {
                 chains: self.chains(),
             });
         }
-        betas.iter().enumerate().try_for_each(|(c, &b)| self.set_beta(c, b))
+        betas
+            .iter()
+            .enumerate()
+            .try_for_each(|(c, &b)| self.set_beta(c, b))
     }
 
     /// The inverse temperature of a chain.
@@ -177,7 +184,12 @@ impl Sampler {
     }
 
     /// Sets the value of a clamped node in one chain.
-    pub fn set_clamped(&mut self, node: NodeId, chain: usize, value: f32) -> Result<(), RuntimeError> {
+    pub fn set_clamped(
+        &mut self,
+        node: NodeId,
+        chain: usize,
+        value: f32,
+    ) -> Result<(), RuntimeError> {
         self.check_node(node)?;
         if !self.model.is_clamped(node) {
             return Err(RuntimeError::NotClamped {
@@ -188,7 +200,12 @@ impl Sampler {
     }
 
     /// Sets the value of a node in one chain (an initial state for free nodes).
-    pub fn set_value(&mut self, node: NodeId, chain: usize, value: f32) -> Result<(), RuntimeError> {
+    pub fn set_value(
+        &mut self,
+        node: NodeId,
+        chain: usize,
+        value: f32,
+    ) -> Result<(), RuntimeError> {
         self.check_node(node)?;
         self.check_chain(chain)?;
         let kind = self.model.kind(node);
@@ -241,18 +258,28 @@ impl Sampler {
             self.state
                 .chunks
                 .par_iter_mut()
-                .map(|chunk| (start..start + n).try_for_each(|s| sweep_chunk(backend, rules, chunk, key, s)))
+                .map(|chunk| {
+                    (start..start + n).try_for_each(|s| sweep_chunk(backend, rules, chunk, key, s))
+                })
                 .collect()
         });
         self.sweep += n;
-        match results.into_iter().zip(&self.state.chunks).find_map(|(r, c)| r.err().map(|e| (e, c))) {
+        match results
+            .into_iter()
+            .zip(&self.state.chunks)
+            .find_map(|(r, c)| r.err().map(|e| (e, c)))
+        {
             None => Ok(()),
             Some((e, chunk)) => Err(self.locate_error(e, chunk.first_chain as usize)),
         }
     }
 
     /// Runs `schedule`, feeding every observer at every observation.
-    pub fn run(&mut self, schedule: &SamplingSchedule, observers: &mut [&mut dyn Observer]) -> Result<(), RuntimeError> {
+    pub fn run(
+        &mut self,
+        schedule: &SamplingSchedule,
+        observers: &mut [&mut dyn Observer],
+    ) -> Result<(), RuntimeError> {
         self.run_with_progress(schedule, observers, &mut |_, _| {})
     }
 
@@ -319,9 +346,16 @@ impl Sampler {
     }
 
     fn locate_error(&self, e: KernelError, first_chain: usize) -> RuntimeError {
-        let name = |slot: u32| self.model.node_name(self.program().node_of_slot[slot as usize]);
+        let name = |slot: u32| {
+            self.model
+                .node_name(self.program().node_of_slot[slot as usize])
+        };
         match e {
-            KernelError::NonPositivePrecision { slot, lane, precision } => RuntimeError::NonPositivePrecision {
+            KernelError::NonPositivePrecision {
+                slot,
+                lane,
+                precision,
+            } => RuntimeError::NonPositivePrecision {
                 node: name(slot),
                 chain: first_chain + lane,
                 precision,
@@ -331,7 +365,11 @@ impl Sampler {
                 chain: first_chain + lane,
                 value,
             },
-            KernelError::UnsupportedRule { kind, rule } => RuntimeError::UnsupportedRule { block: 0, kind, rule },
+            KernelError::UnsupportedRule { kind, rule } => RuntimeError::UnsupportedRule {
+                block: 0,
+                kind,
+                rule,
+            },
         }
     }
 }

@@ -32,7 +32,13 @@ impl SamplingSchedule {
 
     /// Sweeps to run before each observation: `warmup`, then `steps_per_sample` repeatedly.
     pub fn intervals(&self) -> impl Iterator<Item = u64> + '_ {
-        (0..self.samples).map(|i| if i == 0 { self.warmup } else { self.steps_per_sample.max(1) })
+        (0..self.samples).map(|i| {
+            if i == 0 {
+                self.warmup
+            } else {
+                self.steps_per_sample.max(1)
+            }
+        })
     }
 }
 

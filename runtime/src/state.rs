@@ -1,8 +1,8 @@
 //! Chain state: chains split into fixed-width chunks, each stored slot-major with chains
 //! innermost (`values[slot · lanes + lane]`), so a kernel's lanes share indices and weights.
 
-use blockgibbs_compiler::random::{init_counter, philox4x32, uniform};
 use blockgibbs_compiler::approx;
+use blockgibbs_compiler::random::{init_counter, philox4x32, uniform};
 use blockgibbs_ir::{NodeKind, Program};
 
 /// Chains per chunk. Fixed (not derived from the thread count) so that chunking never

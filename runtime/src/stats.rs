@@ -105,7 +105,13 @@ impl BatchMeans {
         });
         let draw_var = (self.sum_sq_draws / n - mean * mean).max(0.0);
         let draws = (self.n * self.chains) as f64;
-        let ess = stderr.map(|se| if se > 0.0 { (draw_var / (se * se)).min(draws) } else { draws });
+        let ess = stderr.map(|se| {
+            if se > 0.0 {
+                (draw_var / (se * se)).min(draws)
+            } else {
+                draws
+            }
+        });
         Estimate {
             mean,
             stderr,
@@ -138,11 +144,17 @@ mod tests {
         let se = est.stderr.unwrap();
         // With 32–64 batches the relative error of a standard error is about 1/sqrt(2·32) ≈ 13%;
         // allow 3 of those.
-        assert!((se / exact - 1.0).abs() < 0.4, "stderr {se} vs exact {exact}");
+        assert!(
+            (se / exact - 1.0).abs() < 0.4,
+            "stderr {se} vs exact {exact}"
+        );
         // iid-draw variance is 1/(1−ρ²) ≈ 5.26; ESS ≈ n (1−ρ)² / (1−ρ²) · ... ≈ n (1−ρ)/(1+ρ).
         let ess = est.ess.unwrap();
         let ess_exact = n as f64 * (1.0 - rho) / (1.0 + rho);
-        assert!((ess / ess_exact - 1.0).abs() < 0.8, "ess {ess} vs {ess_exact}");
+        assert!(
+            (ess / ess_exact - 1.0).abs() < 0.8,
+            "ess {ess} vs {ess_exact}"
+        );
     }
 
     #[test]

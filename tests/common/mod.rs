@@ -7,7 +7,12 @@ use std::collections::HashMap;
 
 /// Exact distribution over the joint states of `free` discrete nodes (other nodes fixed by
 /// `fixed`), p ∝ exp(−β E). Returns (state → probability).
-pub fn enumerate(model: &Model, free: &[NodeId], fixed: &[(NodeId, f32)], beta: f64) -> HashMap<Vec<i32>, f64> {
+pub fn enumerate(
+    model: &Model,
+    free: &[NodeId],
+    fixed: &[(NodeId, f32)],
+    beta: f64,
+) -> HashMap<Vec<i32>, f64> {
     let sizes: Vec<i32> = free
         .iter()
         .map(|&n| match model.kind(n) {
@@ -74,14 +79,20 @@ pub fn histogram(samples: &SampleCollector) -> HashMap<Vec<i32>, f64> {
 }
 
 /// THRML's statistic: max |p̂ − p| / max p.
-pub fn max_relative_error(exact: &HashMap<Vec<i32>, f64>, empirical: &HashMap<Vec<i32>, f64>) -> f64 {
+pub fn max_relative_error(
+    exact: &HashMap<Vec<i32>, f64>,
+    empirical: &HashMap<Vec<i32>, f64>,
+) -> f64 {
     let pmax = exact.values().cloned().fold(0.0, f64::max);
     let mut worst = 0.0f64;
     for (k, &p) in exact {
         worst = worst.max((empirical.get(k).copied().unwrap_or(0.0) - p).abs());
     }
     for k in empirical.keys() {
-        assert!(exact.contains_key(k), "sampled a state of zero probability: {k:?}");
+        assert!(
+            exact.contains_key(k),
+            "sampled a state of zero probability: {k:?}"
+        );
     }
     worst / pmax
 }
@@ -103,7 +114,15 @@ pub fn sample_joint(
     schedule: SamplingSchedule,
     seed: u64,
 ) -> SampleCollector {
-    let mut sampler = Sampler::reference(model, SamplerOptions { chains, seed, ..Default::default() }).unwrap();
+    let mut sampler = Sampler::reference(
+        model,
+        SamplerOptions {
+            chains,
+            seed,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let mut samples = SampleCollector::new(free.to_vec());
     sampler.run(&schedule, &mut [&mut samples]).unwrap();
     samples
