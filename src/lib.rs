@@ -19,8 +19,11 @@
 //! assert!(moments.pair_means()[0] > 0.2); // tanh(0.5) ≈ 0.46
 //! ```
 
+pub mod cli;
 pub mod families;
 pub mod lattice;
+pub mod model_file;
+pub mod output;
 
 pub use blockgibbs_compiler as compiler;
 pub use blockgibbs_ir as ir;
@@ -37,4 +40,6 @@ pub mod prelude {
         EnergyObserver, Estimate, Moments, Observer, RuntimeError, SampleCollector, Sampler,
         SamplerOptions, SamplingSchedule, ScalarObservables, StateView,
     };
+
+    pub use crate::model_file::{BuiltModel, ModelFile, ModelFileError};
 }

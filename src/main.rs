@@ -1,1 +1,5 @@
-fn main() {}
+//! The `blockgibbs` command line; see [`blockgibbs::cli`].
+
+fn main() -> std::process::ExitCode {
+    blockgibbs::cli::main()
+}

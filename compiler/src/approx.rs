@@ -8,26 +8,53 @@
 //! - [`ln`]: error < 2e-7 · max(1, |ln x|) on [2^-24, 10^6] (atanh series to s⁹, |s| ≤ 0.172).
 //! - [`cos_2pi`]: absolute error < 3e-7 on [0, 1) (odd series of sin to z¹¹ on |z| ≤ π/2).
 
-const LOG2E: f32 = std::f32::consts::LOG2_E;
-const LN2: f32 = std::f32::consts::LN_2;
+/// log₂ e, the factor that turns e^x into 2^t.
+pub const LOG2E: f32 = std::f32::consts::LOG2_E;
+/// ln 2.
+pub const LN2: f32 = std::f32::consts::LN_2;
+/// Bounds of t = x·log₂e before range reduction.
+pub const EXP_T_MIN: f32 = -126.0;
+/// Upper bound of t.
+pub const EXP_T_MAX: f32 = 126.0;
+/// Horner coefficients of 2^f on |f| ≤ ½, highest degree first: (ln 2)^k / k!.
+pub const EXP_COEFFS: [f32; 7] = [
+    1.540_353_1e-4,
+    1.333_355_8e-3,
+    9.618_129e-3,
+    5.550_411e-2,
+    2.402_265e-1,
+    6.931_472e-1,
+    1.0,
+];
+/// Bit pattern added to x so that the mantissa lands in [√2/2, √2).
+pub const LN_SHIFT: u32 = 0x3f80_0000 - 0x3f35_04f3;
+/// Bit pattern of √2/2.
+pub const LN_SQRT_HALF_BITS: u32 = 0x3f35_04f3;
+/// Horner coefficients in s² of atanh(s)/s, highest first: 1/9, 1/7, 1/5, 1/3, 1.
+pub const LN_COEFFS: [f32; 5] = [1.0 / 9.0, 1.0 / 7.0, 1.0 / 5.0, 1.0 / 3.0, 1.0];
+/// Horner coefficients in z² of sin(z)/z, highest first.
+pub const SIN_COEFFS: [f32; 6] = [
+    -1.0 / 39_916_800.0,
+    1.0 / 362_880.0,
+    -1.0 / 5040.0,
+    1.0 / 120.0,
+    -1.0 / 6.0,
+    1.0,
+];
 
 /// e^x for finite x; inputs beyond ±87.3 saturate at 2^±126 rather than overflowing.
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
     let t = x * LOG2E;
     // Comparisons rather than f32::clamp so that the JIT's integer-mask select matches.
-    let t = if t < -126.0 { -126.0 } else { t };
-    let t = if t > 126.0 { 126.0 } else { t };
+    let t = if t < EXP_T_MIN { EXP_T_MIN } else { t };
+    let t = if t > EXP_T_MAX { EXP_T_MAX } else { t };
     let n = t.round_ties_even();
     let f = t - n;
-    // 2^f = e^{f ln 2}: Taylor coefficients (ln 2)^k / k!.
-    let mut p = 1.540_353_1e-4_f32;
-    p = p * f + 1.333_355_8e-3;
-    p = p * f + 9.618_129e-3;
-    p = p * f + 5.550_411e-2;
-    p = p * f + 2.402_265e-1;
-    p = p * f + 6.931_472e-1;
-    p = p * f + 1.0;
+    let mut p = EXP_COEFFS[0];
+    for &c in &EXP_COEFFS[1..] {
+        p = p * f + c;
+    }
     let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
     p * scale
 }
@@ -36,16 +63,15 @@ pub fn exp(x: f32) -> f32 {
 #[inline(always)]
 pub fn ln(x: f32) -> f32 {
     // Shift the mantissa into [√2/2, √2) without a branch.
-    let ix = x.to_bits().wrapping_add(0x3f80_0000 - 0x3f35_04f3);
+    let ix = x.to_bits().wrapping_add(LN_SHIFT);
     let k = (ix >> 23) as i32 - 127;
-    let m = f32::from_bits((ix & 0x007f_ffff) + 0x3f35_04f3);
+    let m = f32::from_bits((ix & 0x007f_ffff) + LN_SQRT_HALF_BITS);
     let s = (m - 1.0) / (m + 1.0);
     let s2 = s * s;
-    let mut p = 1.0f32 / 9.0;
-    p = p * s2 + 1.0 / 7.0;
-    p = p * s2 + 1.0 / 5.0;
-    p = p * s2 + 1.0 / 3.0;
-    p = p * s2 + 1.0;
+    let mut p = LN_COEFFS[0];
+    for &c in &LN_COEFFS[1..] {
+        p = p * s2 + c;
+    }
     let lnm = 2.0 * s * p;
     k as f32 * LN2 + lnm
 }
@@ -58,12 +84,10 @@ pub fn cos_2pi(u: f32) -> f32 {
     // cos(2πa) = −sin(2π(a − ¼)), with 2π(a − ¼) in [−π/2, π/2].
     let z = (a - 0.25) * std::f32::consts::TAU;
     let z2 = z * z;
-    let mut p = -1.0f32 / 39_916_800.0;
-    p = p * z2 + 1.0 / 362_880.0;
-    p = p * z2 - 1.0 / 5040.0;
-    p = p * z2 + 1.0 / 120.0;
-    p = p * z2 - 1.0 / 6.0;
-    p = p * z2 + 1.0;
+    let mut p = SIN_COEFFS[0];
+    for &c in &SIN_COEFFS[1..] {
+        p = p * z2 + c;
+    }
     -(z * p)
 }
 

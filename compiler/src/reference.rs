@@ -5,7 +5,7 @@
 
 use crate::approx;
 use crate::backend::{Backend, KernelError, LaneContext};
-use crate::random::{philox4x32, uniform, update_counter};
+use crate::random::{lane_word, node_key, sweep_key, uniform};
 use blockgibbs_ir::{
     BlockProgram, HeadRole, InteractionGroup, NodeKind, Power, Program, UpdateRule,
 };
@@ -50,6 +50,7 @@ impl Backend for ReferenceBackend {
             _ => 1,
         };
         let mut acc = vec![0.0f32; lanes * width];
+        let sk = sweep_key(ctx.key, ctx.sweep);
         for h in 0..block.len as usize {
             acc.fill(0.0);
             {
@@ -62,9 +63,10 @@ impl Backend for ReferenceBackend {
                 }
             }
             let slot = block.first_slot + h as u32;
+            let keys = [node_key(sk, slot, false), node_key(sk, slot, true)];
             for l in 0..lanes {
                 let params = &acc[l * width..(l + 1) * width];
-                let value = conditional_update(block, rule, params, slot, l, ctx)?;
+                let value = conditional_update(block, rule, params, slot, l, keys, ctx)?;
                 state[slot as usize * lanes + l] = value;
             }
         }
@@ -130,21 +132,18 @@ fn conditional_update(
     params: &[f32],
     slot: u32,
     lane: usize,
+    keys: [u32; 2],
     ctx: &LaneContext,
 ) -> Result<f32, KernelError> {
     let beta = ctx.betas[lane];
-    let words = || {
-        philox4x32(
-            update_counter(ctx.first_chain + lane as u32, slot, ctx.sweep),
-            ctx.key,
-        )
-    };
+    let chain = ctx.first_chain + lane as u32;
+    let word = |i: usize| lane_word(keys[i], chain);
     Ok(match block.kind {
         NodeKind::Spin => {
             let g = params[0] * beta;
             match rule {
                 UpdateRule::Sample => {
-                    let u = uniform(words()[0]);
+                    let u = uniform(word(0));
                     let e = approx::exp(g * -2.0);
                     if u + u * e < 1.0 { 1.0 } else { -1.0 }
                 }
@@ -165,7 +164,7 @@ fn conditional_update(
             let g = params[0] * beta;
             match rule {
                 UpdateRule::Sample => {
-                    let u = uniform(words()[0]);
+                    let u = uniform(word(0));
                     let e = approx::exp(-g);
                     if u + u * e < 1.0 { 1.0 } else { 0.0 }
                 }
@@ -189,7 +188,7 @@ fn conditional_update(
             }
             match rule {
                 UpdateRule::Sample => {
-                    let u = uniform(words()[0]);
+                    let u = uniform(word(0));
                     let mut total = 0.0f32;
                     let mut cum = [0.0f32; 64];
                     let mut cum_vec;
@@ -235,8 +234,7 @@ fn conditional_update(
             let mean = eta1 / precision;
             let x = match rule {
                 UpdateRule::Sample => {
-                    let w = words();
-                    let z = approx::standard_normal(uniform(w[0]), uniform(w[1]));
+                    let z = approx::standard_normal(uniform(word(0)), uniform(word(1)));
                     mean + z / precision.sqrt()
                 }
                 UpdateRule::Mean | UpdateRule::Mode => mean,

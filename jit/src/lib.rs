@@ -1,0 +1,226 @@
+//! blockgibbs-jit: the Cranelift backend. Every (block, update rule) of a lowered
+//! [`Program`] becomes one fused native kernel over f32x4 lane groups (chains innermost), the
+//! instruction-for-instruction mirror of the [`blockgibbs_compiler::ReferenceBackend`]: for
+//! the same seed both backends produce bit-identical states.
+
+mod emit;
+mod simd;
+
+use blockgibbs_compiler::{Backend, KernelError, LaneContext};
+use blockgibbs_ir::{NodeKind, Program, UpdateRule};
+use cranelift_codegen::ir::types::{I32, I64};
+use cranelift_codegen::ir::{AbiParam, UserFuncName};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{Linkage, Module, default_libcall_names};
+use emit::{KERNEL_GAUSSIAN_ERROR, KernelArgs};
+use std::sync::Arc;
+use thiserror::Error;
+
+/// Why the JIT backend could not be built.
+#[derive(Debug, Error)]
+pub enum JitError {
+    /// The host is not supported by Cranelift (or lacks SSE4.1).
+    #[error("the JIT does not support this machine: {0}")]
+    Unsupported(String),
+    /// Cranelift rejected a kernel (a bug: please report it with the model).
+    #[error("Cranelift failed to compile the kernel of block {block} ({rule:?}): {message}")]
+    Codegen {
+        /// The block.
+        block: usize,
+        /// The rule.
+        rule: UpdateRule,
+        /// Cranelift's message.
+        message: String,
+    },
+}
+
+type KernelFn = unsafe extern "C" fn(*mut KernelArgs) -> i32;
+
+/// The finalized JIT module: owns the kernels' machine code, never mutated after
+/// construction.
+struct CodeOwner(#[allow(dead_code)] JITModule);
+
+// SAFETY: after `finalize_definitions` the module is only kept alive so that its code pages
+// stay mapped; it is never accessed again, and the kernels themselves are pure functions of
+// their arguments.
+unsafe impl Send for CodeOwner {}
+// SAFETY: as above; there is no shared mutable state.
+unsafe impl Sync for CodeOwner {}
+
+/// Native kernels for every block and update rule of a program.
+pub struct JitBackend {
+    program: Arc<Program>,
+    /// `kernels[block][rule]`, `None` where the rule is undefined for the block's kind.
+    kernels: Vec<[Option<KernelFn>; 3]>,
+    _code: CodeOwner,
+}
+
+impl std::fmt::Debug for JitBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JitBackend")
+            .field("blocks", &self.kernels.len())
+            .finish()
+    }
+}
+
+fn rule_index(rule: UpdateRule) -> usize {
+    match rule {
+        UpdateRule::Sample => 0,
+        UpdateRule::Mean => 1,
+        UpdateRule::Mode => 2,
+    }
+}
+
+/// Whether this machine can run the JIT (x86-64 with SSE4.1, or AArch64).
+pub fn is_supported() -> bool {
+    host_isa().is_ok()
+}
+
+fn host_isa() -> Result<Arc<dyn cranelift_codegen::isa::TargetIsa>, JitError> {
+    #[cfg(target_arch = "x86_64")]
+    if !std::arch::is_x86_feature_detected!("sse4.1") {
+        return Err(JitError::Unsupported("SSE4.1 is required".into()));
+    }
+    let mut flags = settings::builder();
+    let set = |f: &mut settings::Builder, k: &str, v: &str| {
+        f.set(k, v)
+            .map_err(|e| JitError::Unsupported(e.to_string()))
+    };
+    set(&mut flags, "use_colocated_libcalls", "false")?;
+    set(&mut flags, "is_pic", "false")?;
+    // Measured (DESIGN §7): "none" beats "speed" on these f32x4 kernels.
+    set(&mut flags, "opt_level", "none")?;
+    let isa = cranelift_native::builder().map_err(|e| JitError::Unsupported(e.to_string()))?;
+    isa.finish(settings::Flags::new(flags))
+        .map_err(|e| JitError::Unsupported(e.to_string()))
+}
+
+impl JitBackend {
+    /// Compiles every block of `program` under every update rule its kind supports.
+    pub fn new(program: Arc<Program>) -> Result<JitBackend, JitError> {
+        let isa = host_isa()?;
+        let mut module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
+        let mut ctx = module.make_context();
+        let mut fctx = FunctionBuilderContext::new();
+        let mut sig = module.make_signature();
+        sig.params.push(AbiParam::new(I64));
+        sig.returns.push(AbiParam::new(I32));
+        let frontend = module.target_config();
+        let mut ids = Vec::new();
+        for (bi, block) in program.blocks.iter().enumerate() {
+            let mut row = [None; 3];
+            for rule in [UpdateRule::Sample, UpdateRule::Mean, UpdateRule::Mode] {
+                if rule == UpdateRule::Mean && matches!(block.kind, NodeKind::Categorical(_)) {
+                    continue;
+                }
+                let codegen = |message: String| JitError::Codegen {
+                    block: bi,
+                    rule,
+                    message,
+                };
+                let name = format!("block{bi}_{rule:?}");
+                let id = module
+                    .declare_function(&name, Linkage::Local, &sig)
+                    .map_err(|e| codegen(e.to_string()))?;
+                ctx.func.signature = sig.clone();
+                ctx.func.name = UserFuncName::user(0, id.as_u32());
+                {
+                    let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+                    emit::emit_kernel(&mut b, &program, block, rule);
+                    b.finalize(frontend);
+                }
+                module
+                    .define_function(id, &mut ctx)
+                    .map_err(|e| codegen(format!("{e:?}")))?;
+                module.clear_context(&mut ctx);
+                row[rule_index(rule)] = Some(id);
+            }
+            ids.push(row);
+        }
+        module
+            .finalize_definitions()
+            .map_err(|e| JitError::Unsupported(e.to_string()))?;
+        let kernels = ids
+            .iter()
+            .map(|row| {
+                row.map(|id| {
+                    id.map(|id| {
+                        let ptr = module.get_finalized_function(id);
+                        // SAFETY: the function was emitted with exactly this signature.
+                        unsafe { std::mem::transmute::<*const u8, KernelFn>(ptr) }
+                    })
+                })
+            })
+            .collect();
+        Ok(JitBackend {
+            program,
+            kernels,
+            _code: CodeOwner(module),
+        })
+    }
+}
+
+impl Backend for JitBackend {
+    fn name(&self) -> &'static str {
+        "jit"
+    }
+
+    fn program(&self) -> &Arc<Program> {
+        &self.program
+    }
+
+    fn update_block(
+        &self,
+        block: usize,
+        rule: UpdateRule,
+        state: &mut [f32],
+        snapshot: Option<&[f32]>,
+        ctx: &LaneContext,
+    ) -> Result<(), KernelError> {
+        let kind = self.program.blocks[block].kind;
+        let kernel = self.kernels[block][rule_index(rule)]
+            .ok_or(KernelError::UnsupportedRule { kind, rule })?;
+        let slots = self.program.slot_count();
+        // The kernel indexes `state[slot · lanes + lane]` for slots < slot_count and lanes in
+        // groups of four: check the buffers once here, so the kernel needs no bounds checks.
+        assert!(ctx.lanes % 4 == 0 && ctx.betas.len() >= ctx.lanes);
+        assert!(state.len() >= slots * ctx.lanes);
+        assert!(snapshot.is_none_or(|s| s.len() >= slots * ctx.lanes));
+        let mut args = KernelArgs {
+            state: state.as_mut_ptr() as usize,
+            src: snapshot.map_or(state.as_ptr() as usize, |s| s.as_ptr() as usize),
+            betas: ctx.betas.as_ptr() as usize,
+            lanes: ctx.lanes as u64,
+            first_chain: ctx.first_chain,
+            sweep_key: blockgibbs_compiler::random::sweep_key(ctx.key, ctx.sweep),
+            ..Default::default()
+        };
+        // SAFETY: the buffers were checked above to cover every slot and lane the kernel
+        // touches; the program tables the kernel reads are owned by `self.program`.
+        let code = unsafe { kernel(&mut args) };
+        if code != KERNEL_GAUSSIAN_ERROR {
+            return Ok(());
+        }
+        // Report the first failing lane, precision before value, as the reference does.
+        for l in 0..4 {
+            let lane = args.err_lane as usize + l;
+            if args.err_precision_mask[l] == 0 {
+                return Err(KernelError::NonPositivePrecision {
+                    slot: args.err_slot,
+                    lane,
+                    precision: args.err_precision[l],
+                });
+            }
+            if args.err_value_mask[l] == 0 {
+                return Err(KernelError::NonFinite {
+                    slot: args.err_slot,
+                    lane,
+                    value: args.err_value[l],
+                });
+            }
+        }
+        Ok(())
+    }
+}

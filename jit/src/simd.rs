@@ -1,0 +1,187 @@
+//! f32x4 / i32x4 emission of the shared arithmetic: the exact instruction-for-instruction
+//! mirror of `blockgibbs_compiler::approx` and `random`, lane by lane, so that the JIT and
+//! the reference backend produce bit-identical values.
+
+use blockgibbs_compiler::{approx, random};
+use cranelift_codegen::ir::condcodes::FloatCC;
+use cranelift_codegen::ir::types::{F32X4, I32, I32X4};
+use cranelift_codegen::ir::{Endianness, InstBuilder, MemFlagsData, Value};
+use cranelift_frontend::FunctionBuilder;
+
+/// Emission helpers over one function builder.
+pub(crate) struct Simd<'a, 'b> {
+    pub b: &'a mut FunctionBuilder<'b>,
+}
+
+impl Simd<'_, '_> {
+    /// A splat f32x4 constant.
+    pub fn f(&mut self, x: f32) -> Value {
+        let s = self.b.ins().f32const(x);
+        self.b.ins().splat(F32X4, s)
+    }
+
+    /// A splat i32x4 constant.
+    pub fn i(&mut self, x: u32) -> Value {
+        let s = self.b.ins().iconst(I32, x as i32 as i64);
+        self.b.ins().splat(I32X4, s)
+    }
+
+    /// Reinterprets a vector as another vector type of the same width.
+    pub fn cast(&mut self, ty: cranelift_codegen::ir::Type, v: Value) -> Value {
+        self.b.ins().bitcast(
+            ty,
+            MemFlagsData::new().with_endianness(Endianness::Little),
+            v,
+        )
+    }
+
+    /// Lane-wise `mask ? x : y` on floats, with an i32x4 mask from a comparison.
+    pub fn sel(&mut self, mask: Value, x: Value, y: Value) -> Value {
+        let m = self.cast(F32X4, mask);
+        self.b.ins().bitselect(m, x, y)
+    }
+
+    /// `a · x + c` in Horner form over the coefficients (no fusion), starting from c[0].
+    fn horner(&mut self, x: Value, coeffs: &[f32]) -> Value {
+        let mut p = self.f(coeffs[0]);
+        for &c in &coeffs[1..] {
+            let px = self.b.ins().fmul(p, x);
+            let cv = self.f(c);
+            p = self.b.ins().fadd(px, cv);
+        }
+        p
+    }
+
+    /// Mirror of [`approx::exp`].
+    pub fn exp(&mut self, x: Value) -> Value {
+        let log2e = self.f(approx::LOG2E);
+        let t = self.b.ins().fmul(x, log2e);
+        let lo = self.f(approx::EXP_T_MIN);
+        let below = self.b.ins().fcmp(FloatCC::LessThan, t, lo);
+        let t = self.sel(below, lo, t);
+        let hi = self.f(approx::EXP_T_MAX);
+        let above = self.b.ins().fcmp(FloatCC::GreaterThan, t, hi);
+        let t = self.sel(above, hi, t);
+        let n = self.b.ins().nearest(t);
+        let f = self.b.ins().fsub(t, n);
+        let p = self.horner(f, &approx::EXP_COEFFS);
+        let ni = self.b.ins().fcvt_to_sint_sat(I32X4, n);
+        let bias = self.i(127);
+        let e = self.b.ins().iadd(ni, bias);
+        let sh = self.b.ins().iconst(I32, 23);
+        let e = self.b.ins().ishl(e, sh);
+        let scale = self.cast(F32X4, e);
+        self.b.ins().fmul(p, scale)
+    }
+
+    /// Mirror of [`approx::ln`].
+    pub fn ln(&mut self, x: Value) -> Value {
+        let xi = self.cast(I32X4, x);
+        let shift = self.i(approx::LN_SHIFT);
+        let ix = self.b.ins().iadd(xi, shift);
+        let sh = self.b.ins().iconst(I32, 23);
+        let k = self.b.ins().ushr(ix, sh);
+        let bias = self.i(127);
+        let k = self.b.ins().isub(k, bias);
+        let mant = self.i(0x007f_ffff);
+        let m = self.b.ins().band(ix, mant);
+        let half = self.i(approx::LN_SQRT_HALF_BITS);
+        let m = self.b.ins().iadd(m, half);
+        let m = self.cast(F32X4, m);
+        let one = self.f(1.0);
+        let num = self.b.ins().fsub(m, one);
+        let den = self.b.ins().fadd(m, one);
+        let s = self.b.ins().fdiv(num, den);
+        let s2 = self.b.ins().fmul(s, s);
+        let p = self.horner(s2, &approx::LN_COEFFS);
+        let two = self.f(2.0);
+        let two_s = self.b.ins().fmul(two, s);
+        let lnm = self.b.ins().fmul(two_s, p);
+        let kf = self.b.ins().fcvt_from_sint(F32X4, k);
+        let ln2 = self.f(approx::LN2);
+        let kl = self.b.ins().fmul(kf, ln2);
+        self.b.ins().fadd(kl, lnm)
+    }
+
+    /// Mirror of [`approx::cos_2pi`].
+    pub fn cos_2pi(&mut self, u: Value) -> Value {
+        let n = self.b.ins().nearest(u);
+        let r = self.b.ins().fsub(u, n);
+        let a = self.b.ins().fabs(r);
+        let quarter = self.f(0.25);
+        let aq = self.b.ins().fsub(a, quarter);
+        let tau = self.f(std::f32::consts::TAU);
+        let z = self.b.ins().fmul(aq, tau);
+        let z2 = self.b.ins().fmul(z, z);
+        let p = self.horner(z2, &approx::SIN_COEFFS);
+        let zp = self.b.ins().fmul(z, p);
+        self.b.ins().fneg(zp)
+    }
+
+    /// Mirror of [`approx::standard_normal`].
+    pub fn standard_normal(&mut self, u1: Value, u2: Value) -> Value {
+        let one = self.f(1.0);
+        let v = self.b.ins().fsub(one, u1);
+        let l = self.ln(v);
+        let m2 = self.f(-2.0);
+        let r2 = self.b.ins().fmul(m2, l);
+        let r = self.b.ins().sqrt(r2);
+        let c = self.cos_2pi(u2);
+        self.b.ins().fmul(r, c)
+    }
+
+    /// Mirror of [`random::uniform`].
+    pub fn uniform(&mut self, w: Value) -> Value {
+        let sh = self.b.ins().iconst(I32, 8);
+        let top = self.b.ins().ushr(w, sh);
+        let f = self.b.ins().fcvt_from_sint(F32X4, top);
+        let scale = self.f(1.0 / 16_777_216.0);
+        self.b.ins().fmul(f, scale)
+    }
+
+    /// A constant of the type of `like` (i32 scalar or i32x4 splat).
+    fn int_like(&mut self, like: Value, x: u32) -> Value {
+        if self.b.func.dfg.value_type(like) == I32X4 {
+            self.i(x)
+        } else {
+            self.b.ins().iconst(I32, x as i32 as i64)
+        }
+    }
+
+    /// Mirror of [`random::fmix32`] on an i32 or i32x4 value.
+    pub fn fmix32(&mut self, x: Value) -> Value {
+        let mut x = x;
+        for (shift, mul) in [(16, Some(random::FMIX_M1)), (13, Some(random::FMIX_M2)), (16, None)] {
+            let sh = self.b.ins().iconst(I32, shift);
+            let s = self.b.ins().ushr(x, sh);
+            x = self.b.ins().bxor(x, s);
+            if let Some(m) = mul {
+                let mv = self.int_like(x, m);
+                x = self.b.ins().imul(x, mv);
+            }
+        }
+        x
+    }
+
+    /// Mirror of [`random::node_key`] on a scalar sweep key and slot.
+    pub fn node_key(&mut self, sweep_key: Value, slot: Value, second: bool) -> Value {
+        let m = self.b.ins().iconst(I32, random::SLOT_MUL as i32 as i64);
+        let s = self.b.ins().imul(slot, m);
+        let x = self.b.ins().bxor(sweep_key, s);
+        let k = self.fmix32(x);
+        if second {
+            let c = self.b.ins().iconst(I32, random::SECOND_WORD as i32 as i64);
+            let x = self.b.ins().bxor(k, c);
+            self.fmix32(x)
+        } else {
+            k
+        }
+    }
+
+    /// Mirror of [`random::lane_word`]: `chain_mul` holds `chain · CHAIN_MUL` per lane.
+    pub fn lane_word(&mut self, node_key: Value, chain_mul: Value) -> Value {
+        let k = self.b.ins().splat(I32X4, node_key);
+        let x = self.b.ins().bxor(k, chain_mul);
+        self.fmix32(x)
+    }
+}

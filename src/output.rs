@@ -1,0 +1,180 @@
+//! Output files: samples as NumPy `.npy` (via npyz) and statistics as JSON (via serde_json).
+//!
+//! Every file is written to a temporary file in the destination directory and renamed into
+//! place once complete, so a reader never sees a partial file and a failed run leaves any
+//! previous file untouched.
+
+use serde::Serialize;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Largest `.npy` output written (bytes of data): 4 GiB.
+pub const MAX_NPY_BYTES: u64 = 4 << 30;
+
+/// A failure to write an output file.
+#[derive(Debug, Error)]
+pub enum OutputError {
+    /// Creating, writing or renaming the file failed.
+    #[error("cannot write {}: {source}", path.display())]
+    Io {
+        /// The destination.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The output would be larger than [`MAX_NPY_BYTES`].
+    #[error(
+        "{}: {bytes} bytes of samples (shape {shape:?}) exceed the limit of {limit} bytes; \
+         record fewer samples, chains or nodes (see [output] nodes)",
+        path.display()
+    )]
+    TooLarge {
+        /// The destination.
+        path: PathBuf,
+        /// Shape `[samples, chains, nodes]`.
+        shape: Vec<u64>,
+        /// Bytes the data would take.
+        bytes: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// JSON serialisation failed.
+    #[error("cannot serialise {}: {source}", path.display())]
+    Json {
+        /// The destination.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// Checks that an f32 array of `shape` fits under [`MAX_NPY_BYTES`].
+pub fn check_npy_size(path: &Path, shape: &[u64]) -> Result<(), OutputError> {
+    let bytes = shape
+        .iter()
+        .try_fold(4u64, |acc, &d| acc.checked_mul(d))
+        .unwrap_or(u64::MAX);
+    if bytes > MAX_NPY_BYTES {
+        return Err(OutputError::TooLarge {
+            path: path.to_path_buf(),
+            shape: shape.to_vec(),
+            bytes,
+            limit: MAX_NPY_BYTES,
+        });
+    }
+    Ok(())
+}
+
+/// Writes row-major f32 `data` of `shape` as a C-ordered `.npy` file, atomically.
+pub fn write_npy_f32(path: &Path, shape: &[u64], data: &[f32]) -> Result<(), OutputError> {
+    use npyz::WriterBuilder;
+    check_npy_size(path, shape)?;
+    let expected: u64 = shape.iter().product();
+    if expected != data.len() as u64 {
+        return Err(OutputError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{} values do not fill shape {shape:?}", data.len()),
+            ),
+        });
+    }
+    write_atomic(path, |w| {
+        let mut writer = npyz::WriteOptions::new()
+            .default_dtype()
+            .shape(shape)
+            .writer(w)
+            .begin_nd()?;
+        writer.extend(data.iter().copied())?;
+        writer.finish()
+    })
+}
+
+/// Writes `value` as pretty-printed JSON, atomically.
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), OutputError> {
+    let text = serde_json::to_vec_pretty(value).map_err(|source| OutputError::Json {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    write_atomic(path, |w| {
+        w.write_all(&text)?;
+        w.write_all(b"\n")
+    })
+}
+
+/// Writes through `fill` into a temporary file next to `path`, then renames it to `path`.
+pub fn write_atomic(
+    path: &Path,
+    fill: impl FnOnce(&mut BufWriter<&mut std::fs::File>) -> std::io::Result<()>,
+) -> Result<(), OutputError> {
+    let io = |source| OutputError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".blockgibbs-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io)?;
+    {
+        let mut w = BufWriter::new(tmp.as_file_mut());
+        fill(&mut w).map_err(io)?;
+        w.flush().map_err(io)?;
+    }
+    tmp.as_file().sync_all().map_err(io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Temporary files are private (0600); outputs get the usual 0644.
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(io)?;
+    }
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn npy_round_trips_and_refuses_huge_outputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.npy");
+        let data: Vec<f32> = (0..24).map(|i| i as f32 * 0.5).collect();
+        write_npy_f32(&path, &[2, 3, 4], &data).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
+        assert_eq!(npy.shape(), &[2, 3, 4]);
+        assert_eq!(npy.into_vec::<f32>().unwrap(), data);
+        assert!(matches!(
+            write_npy_f32(&path, &[1 << 20, 1 << 10, 1 << 10], &[]),
+            Err(OutputError::TooLarge { .. })
+        ));
+        // The earlier file is untouched and no temporary file is left behind.
+        assert_eq!(std::fs::read(&path).unwrap(), bytes);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn json_is_written_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        write_json(&path, &serde_json::json!({"a": 1})).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(v["a"], 1);
+        let missing = dir.path().join("no/such/dir/s.json");
+        assert!(matches!(
+            write_json(&missing, &1),
+            Err(OutputError::Io { .. })
+        ));
+    }
+}
