@@ -6,30 +6,34 @@
 //! the reference backend for the same arithmetic.
 //!
 //! The update is the reference backend's, operation for operation: γ = Σ_k J_k s_k (from 0,
-//! in a fixed order), g = γ·β, u = uniform(Philox4x32-10(chain, slot, sweep)[0]),
-//! e = approx::exp(g·−2), s = +1 if u + u·e < 1 else −1; random numbers are addressed
-//! exactly as the reference backend addresses them. Before measuring, the bench checks that
-//! the loops reproduce the reference sampler bit for bit (a few sweeps from the reference
-//! sampler's own initial state), so the comparison is like for like.
+//! in a fixed order), g = γ·β, u = uniform(lane_word(node_key(sweep_key(key, sweep), slot),
+//! chain)), e = approx::exp(g·−2), s = +1 if u + u·e < 1 else −1; random numbers are
+//! addressed exactly as the reference backend addresses them. Before measuring, the bench
+//! checks that the loops reproduce the reference sampler bit for bit (3 sweeps from the
+//! reference sampler's own initial state), so the comparison is like for like.
 //!
 //! Variants (`handwritten/ising2d_L256_gaussJ_64ch_1thread/<variant>`):
-//! - `tables_philox`: neighbours and couplings read from the lowered program's CSR tables
+//! - `tables_hash`: neighbours and couplings read from the lowered program's CSR tables
 //!   (fixed degree 4, same term order as the reference backend: bit-identical on random J).
-//! - `lattice_philox`: neighbours from lattice arithmetic, couplings from two per-site arrays
+//!   This is the like-for-like "hand-written loop" figure.
+//! - `lattice_hash`: neighbours from lattice arithmetic, couplings from two per-site arrays
 //!   (right and down bonds); the term order is fixed (up, left, right, down), so it is
 //!   bit-identical to the reference only where sums are exact (checked on uniform J).
-//! - `…_avx2`, `…_avx512`: the same source compiled with `#[target_feature]` (AVX2+FMA,
-//!   AVX-512), dispatched at run time. Rust never contracts `a·b + c` into an FMA, so these
-//!   stay bit-identical; they show what wider vectors buy over the default x86-64 target
-//!   (SSE2 only: no `roundps`, so `round_ties_even` in the exp is a libm call per update).
-//! - `lattice_hash…`: a CHEAPER, DIFFERENT RNG for cost attribution only: one round of the
-//!   `lowbias32` integer hash of (slot·2¹⁶ + chain) keyed per sweep instead of ten Philox
-//!   rounds. Its statistical quality is NOT tested; it does not reproduce the reference.
+//! - `lattice_philox`: a DIFFERENT, stronger RNG: ten Philox4x32-10 rounds per update
+//!   (counter = chain, slot, sweep) instead of one Murmur3 finaliser; the price of a
+//!   BigCrush-grade counter-based generator.
+//! - `lattice_shared_u`: NOT A VALID SAMPLER: one uniform per head shared by all 64 chains,
+//!   so the lanes draw no random numbers; the loop's cost without per-update randomness.
+//! - suffixes `_avx2`, `_avx512`: the same source compiled with `#[target_feature]`
+//!   (AVX2+FMA, AVX-512 F/VL/DQ/BW), dispatched at run time. Rust never contracts `a·b + c`
+//!   into an FMA, so these stay bit-identical (checked); they show what wider vectors buy
+//!   over the default x86-64 target (SSE2 only: no `roundps`, so the `round_ties_even` in
+//!   the exp is a libm call (`rintf`) per update and the loop does not vectorise).
 //!
 //! Throughput is in node updates (`Throughput::Elements` = L² × 64 per sweep).
 
 use blockgibbs::compiler::approx;
-use blockgibbs::compiler::random::{philox4x32, uniform, update_counter};
+use blockgibbs::compiler::random::{lane_word, node_key, philox4x32, sweep_key, uniform};
 use blockgibbs::families::{self, Disorder};
 use blockgibbs::ir::{HeadRole, Model, Program};
 use blockgibbs::prelude::*;
@@ -44,42 +48,89 @@ const BETA: f32 = 0.5;
 const SEED: u64 = 1;
 const DISORDER_SEED: u64 = 7;
 
-/// Where a node update's uniform comes from.
+/// Where a node update's uniform comes from: positioned at a sweep, then one value per head
+/// (shared by its lanes), then one uniform per lane.
 trait Uniforms: Copy {
-    fn uniform(self, chain: u32, slot: u32, sweep: u64) -> f32;
+    /// This generator at sweep `sweep`.
+    fn at_sweep(self, sweep: u64) -> Self;
+    /// The per-head state of head `slot`.
+    fn head(self, slot: u32) -> u32;
+    /// The uniform of chain `chain` under `head`.
+    fn uniform(self, head: u32, chain: u32) -> f32;
 }
 
-/// The reference backend's addressing: one Philox4x32-10 block per update, word 0.
+/// The reference backend's generator: `sweep_key` per sweep, `node_key` per head and one
+/// `lane_word` (a Murmur3 finaliser) per update.
+#[derive(Clone, Copy)]
+struct ReferenceHash {
+    key: [u32; 2],
+    sweep_key: u32,
+}
+
+impl Uniforms for ReferenceHash {
+    #[inline(always)]
+    fn at_sweep(self, sweep: u64) -> Self {
+        ReferenceHash {
+            sweep_key: sweep_key(self.key, sweep),
+            ..self
+        }
+    }
+    #[inline(always)]
+    fn head(self, slot: u32) -> u32 {
+        node_key(self.sweep_key, slot, false)
+    }
+    #[inline(always)]
+    fn uniform(self, head: u32, chain: u32) -> f32 {
+        uniform(lane_word(head, chain))
+    }
+}
+
+/// Philox4x32-10 (BigCrush-grade) per update, word 0, counter (chain, slot, sweep): the
+/// price of a strong counter-based generator. Not the reference backend's stream.
 #[derive(Clone, Copy)]
 struct PhiloxPerUpdate {
     key: [u32; 2],
+    sweep: u64,
 }
 
 impl Uniforms for PhiloxPerUpdate {
     #[inline(always)]
-    fn uniform(self, chain: u32, slot: u32, sweep: u64) -> f32 {
-        uniform(philox4x32(update_counter(chain, slot, sweep), self.key)[0])
+    fn at_sweep(self, sweep: u64) -> Self {
+        PhiloxPerUpdate { sweep, ..self }
+    }
+    #[inline(always)]
+    fn head(self, slot: u32) -> u32 {
+        slot
+    }
+    #[inline(always)]
+    fn uniform(self, head: u32, chain: u32) -> f32 {
+        let counter = [
+            chain,
+            head,
+            self.sweep as u32,
+            (self.sweep >> 32) as u32 & 0x7fff_ffff,
+        ];
+        uniform(philox4x32(counter, self.key)[0])
     }
 }
 
-/// One round of Chris Wellons' `lowbias32` hash, keyed per sweep. For measuring what a cheap
-/// RNG would save; its statistical quality has not been tested.
+/// NOT A VALID SAMPLER: one uniform per head, shared by all its chains (the reference hash's
+/// `node_key`), so the lanes need no random numbers of their own. Only for attributing cost.
 #[derive(Clone, Copy)]
-struct LowbiasHash {
-    key: [u32; 2],
-}
+struct SharedPerHead(ReferenceHash);
 
-impl Uniforms for LowbiasHash {
+impl Uniforms for SharedPerHead {
     #[inline(always)]
-    fn uniform(self, chain: u32, slot: u32, sweep: u64) -> f32 {
-        let sweep_key = self.key[0] ^ (sweep as u32).wrapping_mul(0x9e37_79b9) ^ self.key[1];
-        let mut x = (slot << 16).wrapping_add(chain) ^ sweep_key;
-        x ^= x >> 16;
-        x = x.wrapping_mul(0x7feb_352d);
-        x ^= x >> 15;
-        x = x.wrapping_mul(0x846c_a68b);
-        x ^= x >> 16;
-        uniform(x)
+    fn at_sweep(self, sweep: u64) -> Self {
+        SharedPerHead(self.0.at_sweep(sweep))
+    }
+    #[inline(always)]
+    fn head(self, slot: u32) -> u32 {
+        self.0.head(slot)
+    }
+    #[inline(always)]
+    fn uniform(self, head: u32, _chain: u32) -> f32 {
+        uniform(head)
     }
 }
 
@@ -93,7 +144,6 @@ fn heat_bath<R: Uniforms>(
     betas: &[f32],
     rng: R,
     slot: u32,
-    sweep: u64,
 ) {
     let n = out.len();
     let (t0, t1, t2, t3) = (
@@ -103,6 +153,7 @@ fn heat_bath<R: Uniforms>(
         &tails[3][..n],
     );
     let betas = &betas[..n];
+    let head = rng.head(slot);
     for c in 0..n {
         let mut acc = 0.0f32;
         acc += w[0] * t0[c];
@@ -110,7 +161,7 @@ fn heat_bath<R: Uniforms>(
         acc += w[2] * t2[c];
         acc += w[3] * t3[c];
         let g = acc * betas[c];
-        let u = rng.uniform(c as u32, slot, sweep);
+        let u = rng.uniform(head, c as u32);
         let e = approx::exp(g * -2.0);
         out[c] = if u + u * e < 1.0 { 1.0 } else { -1.0 };
     }
@@ -217,6 +268,7 @@ impl Bonds {
 /// Lattice-arithmetic sweep: neighbours computed from (x, y).
 #[inline(always)]
 fn lattice_sweep<R: Uniforms>(cb: &mut Checkerboard, bonds: &Bonds, rng: R, sweep: u64) {
+    let rng = rng.at_sweep(sweep);
     let (l, chains) = (cb.l, cb.chains);
     let half = l * l / 2;
     let betas = std::mem::take(&mut cb.betas);
@@ -241,7 +293,7 @@ fn lattice_sweep<R: Uniforms>(cb: &mut Checkerboard, bonds: &Bonds, rng: R, swee
                 let local = site / 2;
                 let out = &mut heads[local * chains..(local + 1) * chains];
                 let slot = (colour * half + local) as u32;
-                heat_bath(out, t, w, &betas, rng, slot, sweep);
+                heat_bath(out, t, w, &betas, rng, slot);
             }
         }
     }
@@ -283,6 +335,7 @@ impl Tables {
 /// Table-driven sweep: the reference backend's loop with its generic parts removed.
 #[inline(always)]
 fn table_sweep<R: Uniforms>(cb: &mut Checkerboard, tables: &Tables, rng: R, sweep: u64) {
+    let rng = rng.at_sweep(sweep);
     let chains = cb.chains;
     let half = cb.l * cb.l / 2;
     let betas = std::mem::take(&mut cb.betas);
@@ -298,15 +351,7 @@ fn table_sweep<R: Uniforms>(cb: &mut Checkerboard, tables: &Tables, rng: R, swee
             };
             let w = [wts[h * 4], wts[h * 4 + 1], wts[h * 4 + 2], wts[h * 4 + 3]];
             let slot = (colour * half + h) as u32;
-            heat_bath(
-                out,
-                [at(0), at(1), at(2), at(3)],
-                w,
-                &betas,
-                rng,
-                slot,
-                sweep,
-            );
+            heat_bath(out, [at(0), at(1), at(2), at(3)], w, &betas, rng, slot);
         }
     }
     cb.betas = betas;
@@ -434,25 +479,26 @@ fn handwritten(c: &mut Criterion) {
     // Like-for-like checks, once per instruction set.
     let sampler = reference_sampler(&gauss);
     let key = philox_key(SEED);
-    let philox = PhiloxPerUpdate { key };
+    let hash = ReferenceHash { key, sweep_key: 0 };
     let tables = Tables::of_program(sampler.program());
     let gauss_bonds = Bonds::of_model(&gauss, L);
     let uniform_bonds = Bonds::of_model(&uniform_j, L);
     for &isa in &isas {
         check_bit_identical(
-            &format!("tables_philox{} (N(0,1) couplings)", isa.suffix()),
+            &format!("tables_hash{} (N(0,1) couplings)", isa.suffix()),
             &gauss,
             3,
-            |cb, s| run_tables(isa, cb, &tables, philox, s),
+            |cb, s| run_tables(isa, cb, &tables, hash, s),
         );
         check_bit_identical(
-            &format!("lattice_philox{} (J = 1)", isa.suffix()),
+            &format!("lattice_hash{} (J = 1)", isa.suffix()),
             &uniform_j,
             3,
-            |cb, s| run_lattice(isa, cb, &uniform_bonds, philox, s),
+            |cb, s| run_lattice(isa, cb, &uniform_bonds, hash, s),
         );
     }
-    let hash = LowbiasHash { key };
+    let philox = PhiloxPerUpdate { key, sweep: 0 };
+    let shared = SharedPerHead(hash);
 
     let mut group = c.benchmark_group("handwritten/ising2d_L256_gaussJ_64ch_1thread");
     group
@@ -461,26 +507,36 @@ fn handwritten(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
         .throughput(Throughput::Elements((L * L * CHAINS) as u64));
+    // Each variant starts from the reference sampler's initial state and continues the sweep
+    // count across criterion's calls, so every measured sweep draws fresh random numbers.
+    let start = || (Checkerboard::from_sampler(&sampler, L), 0u64);
     for &isa in &isas {
-        let mut cb = Checkerboard::from_sampler(&sampler, L);
-        let mut sweep = 0u64;
-        group.bench_function(format!("tables_philox{}", isa.suffix()), |b| {
+        let sfx = isa.suffix();
+        let (mut cb, mut sweep) = start();
+        group.bench_function(format!("tables_hash{sfx}"), |b| {
             b.iter(|| {
-                run_tables(isa, &mut cb, black_box(&tables), philox, sweep);
+                run_tables(isa, &mut cb, black_box(&tables), hash, sweep);
                 sweep += 1;
             })
         });
-        let mut cb = Checkerboard::from_sampler(&sampler, L);
-        group.bench_function(format!("lattice_philox{}", isa.suffix()), |b| {
+        let (mut cb, mut sweep) = start();
+        group.bench_function(format!("lattice_hash{sfx}"), |b| {
+            b.iter(|| {
+                run_lattice(isa, &mut cb, black_box(&gauss_bonds), hash, sweep);
+                sweep += 1;
+            })
+        });
+        let (mut cb, mut sweep) = start();
+        group.bench_function(format!("lattice_philox{sfx}"), |b| {
             b.iter(|| {
                 run_lattice(isa, &mut cb, black_box(&gauss_bonds), philox, sweep);
                 sweep += 1;
             })
         });
-        let mut cb = Checkerboard::from_sampler(&sampler, L);
-        group.bench_function(format!("lattice_hash{}", isa.suffix()), |b| {
+        let (mut cb, mut sweep) = start();
+        group.bench_function(format!("lattice_shared_u{sfx}"), |b| {
             b.iter(|| {
-                run_lattice(isa, &mut cb, black_box(&gauss_bonds), hash, sweep);
+                run_lattice(isa, &mut cb, black_box(&gauss_bonds), shared, sweep);
                 sweep += 1;
             })
         });

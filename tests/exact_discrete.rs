@@ -32,7 +32,8 @@ fn exact_tau(
     stride: u64,
 ) -> f64 {
     let model = sampler.model();
-    let kernel = Kernel::new(model, &superblocks_of(sampler.program()), fixed, 1.0);
+    let beta = sampler.beta(0).unwrap() as f64;
+    let kernel = Kernel::new(model, &superblocks_of(sampler.program()), fixed, beta);
     let pi = kernel.stationary();
     let diff = common::max_abs_diff(&kernel.distribution(&pi, nodes), exact);
     assert!(diff < 1e-10, "sweep kernel vs enumeration: {diff}");
@@ -44,17 +45,26 @@ fn exact_tau(
     kernel.max_state_tau(&pi, stride as usize, 64)
 }
 
-/// Samples every free node `nodes` of `model` and compares with its enumeration.
+/// Samples every free node `nodes` of `model` at inverse temperature `beta` and compares
+/// with its enumeration.
+#[allow(clippy::too_many_arguments)]
 fn sample_and_compare(
     label: &str,
     model: &Arc<Model>,
     nodes: &[NodeId],
+    beta: f32,
     chains: usize,
     seed: u64,
     schedule: SamplingSchedule,
 ) -> (f64, f64) {
-    let mut sampler = common::sampler(model, chains, seed);
-    let exact = common::enumerate(model, nodes, &[], 1.0);
+    let options = SamplerOptions {
+        chains,
+        seed,
+        threads: 0,
+        beta,
+    };
+    let mut sampler = Sampler::reference(model.clone(), options).unwrap();
+    let exact = common::enumerate(model, nodes, &[], beta as f64);
     let tau = exact_tau(&sampler, &[], nodes, &exact, schedule.steps_per_sample);
     let mut samples = SampleCollector::new(nodes.to_vec());
     sampler.run(&schedule, &mut [&mut samples]).unwrap();
@@ -134,9 +144,10 @@ fn five_categoricals_with_three_body_tensor() {
     b.categorical_bias("bias", &ids, &common::random_weights(15, 1.0, 22));
     let model = Arc::new(b.build().unwrap());
     sample_and_compare(
-        "5 categoricals, 3-body",
+        "5 categoricals, 3-body, β = 0.7",
         &model,
         &ids,
+        0.7,
         64,
         5,
         SamplingSchedule::new(100, 5000, 2),
@@ -174,9 +185,10 @@ fn mixed_spin_categorical_model_with_several_free_blocks() {
     assert!(program.superblocks.iter().any(|sb| sb.blocks.len() == 2));
     let nodes: Vec<NodeId> = sv.iter().chain(&cv).copied().collect();
     sample_and_compare(
-        "mixed spin + categorical",
+        "mixed spin + categorical, β = 1.3",
         &model,
         &nodes,
+        1.3,
         64,
         9,
         SamplingSchedule::new(100, 5000, 2),
@@ -244,6 +256,19 @@ fn model_kind(layout: &[u8], site: &[NodeId], n: NodeId) -> u8 {
 }
 
 #[test]
+fn categorical_with_more_than_64_categories() {
+    // K = 70 takes the heap path of the categorical sampler; a lone node is drawn afresh
+    // at every sweep (τ = 1, checked by the kernel).
+    let mut b = ModelBuilder::new();
+    let c = b.group("c", NodeKind::Categorical(70), 1).unwrap();
+    let theta: Vec<f32> = common::random_weights(70, 2.0, 51);
+    b.categorical_bias("theta", &c.ids(), &theta);
+    let model = Arc::new(b.build().unwrap());
+    let schedule = SamplingSchedule::new(1, 4000, 1);
+    sample_and_compare("K = 70", &model, &c.ids(), 1.0, 64, 53, schedule);
+}
+
+#[test]
 fn heterogeneous_grid_with_hand_given_superblocks() {
     // Superblock 0: the black sites (x + y even) as three blocks of different kinds, which
     // interact with no other block of the superblock; superblock 1: the white sites as two
@@ -263,6 +288,7 @@ fn heterogeneous_grid_with_hand_given_superblocks() {
         "3x3 heterogeneous grid, superblocks",
         &model,
         &site,
+        1.0,
         64,
         13,
         SamplingSchedule::new(100, 5000, 2),
@@ -355,6 +381,7 @@ fn binary_units_of_a_small_rbm() {
         "RBM 4x3 binary",
         &model,
         &all,
+        1.0,
         64,
         19,
         SamplingSchedule::new(100, 5000, 2),

@@ -97,7 +97,7 @@ fn mixed_kinds_split_colours_into_blocks() {
     let s = b.group("s", NodeKind::Spin, 8).unwrap();
     let c = b.group("c", NodeKind::Categorical(3), 8).unwrap();
     let site = |i: usize| {
-        if (i / 4) % 2 == 0 {
+        if (i / 4).is_multiple_of(2) {
             s.node(i % 4 + 4 * (i / 8))
         } else {
             c.node(i % 4 + 4 * (i / 8))
@@ -172,8 +172,8 @@ fn random_graphs_are_properly_coloured_by_every_method() {
                 "seed {seed}: {} colours",
                 c.count
             );
-            for v in 0..n {
-                assert_eq!(c.colour[v] == u32::MAX, !free[v]);
+            for (colour, free) in c.colour.iter().zip(&free) {
+                assert_eq!(*colour == u32::MAX, !free);
             }
         }
         let c = colouring::colour(&graph, &free);

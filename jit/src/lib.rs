@@ -4,7 +4,10 @@
 //! the same seed both backends produce bit-identical states.
 
 mod emit;
+mod plan;
 mod simd;
+mod terms;
+mod update;
 
 use blockgibbs_compiler::{Backend, KernelError, LaneContext};
 use blockgibbs_ir::{NodeKind, Program, UpdateRule};

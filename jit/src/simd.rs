@@ -151,7 +151,11 @@ impl Simd<'_, '_> {
     /// Mirror of [`random::fmix32`] on an i32 or i32x4 value.
     pub fn fmix32(&mut self, x: Value) -> Value {
         let mut x = x;
-        for (shift, mul) in [(16, Some(random::FMIX_M1)), (13, Some(random::FMIX_M2)), (16, None)] {
+        for (shift, mul) in [
+            (16, Some(random::FMIX_M1)),
+            (13, Some(random::FMIX_M2)),
+            (16, None),
+        ] {
             let sh = self.b.ins().iconst(I32, shift);
             let s = self.b.ins().ushr(x, sh);
             x = self.b.ins().bxor(x, s);

@@ -26,7 +26,7 @@ pub(super) fn info(args: &ModelArgs) -> Result<(), CliError> {
         built.beta
     );
     describe_model(&mut out, &built.model);
-    describe_blocks(&mut out, &built.model, &schedule, &program, &built.rules);
+    describe_blocks(&mut out, &schedule, &program, &built.rules);
     let bytes = program.memory_bytes();
     let terms: usize = program
         .blocks
@@ -104,7 +104,6 @@ fn describe_model(out: &mut String, model: &Model) {
 
 fn describe_blocks(
     out: &mut String,
-    model: &Model,
     schedule: &BlockSchedule,
     program: &Program,
     rules: &[blockgibbs_ir::UpdateRule],
@@ -139,7 +138,6 @@ fn describe_blocks(
         let _ = writeln!(out, "  superblock {s}: {}", blocks.join(", "));
     }
     more(out, program.superblocks.len());
-    let _ = model;
 }
 
 fn more(out: &mut String, len: usize) {

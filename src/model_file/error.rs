@@ -168,14 +168,24 @@ pub(crate) fn classify(
             expected
         };
         return ModelFileError::UnknownKey {
-            key: join_key(&at, &field),
+            key: with_field(at, &field),
             expected,
         };
     }
     if let Some((field, _)) = message.strip_prefix("missing field ").and_then(quoted) {
         return ModelFileError::MissingKey {
-            key: join_key(&at, &field),
+            key: with_field(at, &field),
         };
     }
     ModelFileError::InvalidValue { key: at, message }
+}
+
+/// `at` with `field` appended, unless the path already ends with it (serde_path_to_error
+/// records an unknown key as the last segment of the path).
+fn with_field(at: String, field: &str) -> String {
+    if at == field || at.ends_with(&format!(".{field}")) {
+        at
+    } else {
+        join_key(&at, field)
+    }
 }

@@ -41,7 +41,9 @@ impl Tensor {
                 None => break,
             }
         }
-        let mut data = Vec::with_capacity(shape.iter().product());
+        // No preallocation: the shape is read from the first entries only, so its product can
+        // be far larger than the data (a ragged array) and is checked while flattening.
+        let mut data = Vec::new();
         self.flatten_into(&shape, key, &mut data)?;
         Ok(Dense { data, shape })
     }

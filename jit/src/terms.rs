@@ -1,0 +1,254 @@
+//! Emission of the terms of one interaction group for one head and a few lane groups: gather
+//! the tails, look up or fold the weights, multiply and accumulate — in the reference order.
+
+use crate::emit::{LaneGroups, flags};
+use crate::plan::{GroupPlan, UNROLL_MAX, WeightSource};
+use crate::simd::Simd;
+use blockgibbs_ir::{HeadRole, InteractionGroup, Power};
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::types::{F32, F32X4, I32, I32X4, I64};
+use cranelift_codegen::ir::{InstBuilder, Value};
+use cranelift_frontend::{FunctionBuilder, Variable};
+
+/// Emits all terms of group `g` for the current head: straight-line when the degree is a
+/// small compile-time constant, else a loop over the head's terms.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn emit_group_terms(
+    b: &mut FunctionBuilder<'_>,
+    g: &InteractionGroup,
+    plan: &GroupPlan,
+    lanes: &LaneGroups,
+    base_ptr: Value,
+    tail_ptr: Value,
+    count: Option<Value>,
+    acc: &[Vec<Variable>],
+) {
+    let arity = g.arity();
+    match (plan.uniform_degree, count) {
+        (Some(d), _) if d <= UNROLL_MAX => {
+            for i in 0..d as usize {
+                emit_term(
+                    b,
+                    g,
+                    plan,
+                    lanes,
+                    base_ptr,
+                    (4 * i) as i32,
+                    tail_ptr,
+                    (4 * i * arity) as i32,
+                    acc,
+                );
+            }
+        }
+        _ => {
+            let count = match count {
+                Some(c) => c,
+                None => b.ins().iconst(I64, plan.uniform_degree.unwrap_or(0) as i64),
+            };
+            let end = b.ins().ishl_imm_u(count, 2);
+            let end = b.ins().iadd(base_ptr, end);
+            let bp = b.declare_var(I64);
+            let tp = b.declare_var(I64);
+            b.def_var(bp, base_ptr);
+            b.def_var(tp, tail_ptr);
+            let head = b.create_block();
+            let body = b.create_block();
+            let exit = b.create_block();
+            b.ins().jump(head, &[]);
+            b.switch_to_block(head);
+            let p = b.use_var(bp);
+            let more = b.ins().icmp(IntCC::UnsignedLessThan, p, end);
+            b.ins().brif(more, body, &[], exit, &[]);
+            b.switch_to_block(body);
+            let p = b.use_var(bp);
+            let t = b.use_var(tp);
+            emit_term(b, g, plan, lanes, p, 0, t, 0, acc);
+            let p = b.ins().iadd_imm_u(p, 4);
+            let t = b.ins().iadd_imm_u(t, (4 * arity) as i64);
+            b.def_var(bp, p);
+            b.def_var(tp, t);
+            b.ins().jump(head, &[]);
+            b.switch_to_block(exit);
+        }
+    }
+}
+
+/// One term for `lanes.n` lane groups. `base_ptr + base_off` holds the term's weight base,
+/// `tail_ptr + tail_off` its tail slots.
+#[allow(clippy::too_many_arguments)]
+fn emit_term(
+    b: &mut FunctionBuilder<'_>,
+    g: &InteractionGroup,
+    plan: &GroupPlan,
+    lanes: &LaneGroups,
+    base_ptr: Value,
+    base_off: i32,
+    tail_ptr: Value,
+    tail_off: i32,
+    acc: &[Vec<Variable>],
+) {
+    let arity = g.arity();
+    let nc = g.cat_strides.len();
+    let np = g.product_tails as usize;
+    // Row addresses of the tails (shared by the lane groups).
+    let rows: Vec<Value> = (0..arity)
+        .map(|j| {
+            let slot = b.ins().uload32(flags(), tail_ptr, tail_off + 4 * j as i32);
+            let row = b.ins().imul(slot, lanes.lane_bytes);
+            b.ins().iadd(lanes.src_lg, row)
+        })
+        .collect();
+    let base = match plan.weights {
+        WeightSource::Loaded => Some(b.ins().uload32(flags(), base_ptr, base_off)),
+        WeightSource::Folded { .. } => None,
+    };
+    // Splat weights shared by every lane group (no categorical tail indexes them).
+    let shared: Option<Vec<Value>> = (nc == 0).then(|| {
+        (0..plan.head_values)
+            .map(|k| match (&plan.weights, base) {
+                (WeightSource::Folded { table, .. }, _) => Simd { b: &mut *b }.f(table[k]),
+                (WeightSource::Loaded, Some(base)) => {
+                    let idx = b
+                        .ins()
+                        .iadd_imm_u(base, (k as u32 * plan.head_stride) as i64);
+                    let off = b.ins().ishl_imm_u(idx, 2);
+                    let addr = b.ins().iadd(lanes.weights, off);
+                    let w = b.ins().load(F32, flags(), addr, 0);
+                    b.ins().splat(F32X4, w)
+                }
+                (WeightSource::Loaded, None) => unreachable!("loaded weights have a base"),
+            })
+            .collect()
+    });
+    for (gi, acc) in acc.iter().enumerate().take(lanes.n) {
+        let off = (16 * gi) as i32;
+        let load =
+            |b: &mut FunctionBuilder<'_>, j: usize| b.ins().load(F32X4, flags(), rows[j], off);
+        let cats: Vec<Value> = (0..nc)
+            .map(|j| {
+                let v = load(b, j);
+                b.ins().fcvt_to_sint_sat(I32X4, v)
+            })
+            .collect();
+        let mut rest: Option<Value> = None;
+        let mut mul = |b: &mut FunctionBuilder<'_>, v: Value| {
+            rest = Some(match rest {
+                None => v,
+                Some(r) => b.ins().fmul(r, v),
+            });
+        };
+        for j in nc..nc + np {
+            let v = load(b, j);
+            mul(b, v);
+        }
+        for (j, &p) in (nc + np..arity).zip(&g.gaussian_powers) {
+            let x = load(b, j);
+            mul(b, x);
+            if p == Power::Two {
+                mul(b, x);
+            }
+        }
+        let ws: Vec<Value> = match &shared {
+            Some(ws) => ws.clone(),
+            None => indexed_weights(b, g, plan, lanes.weights, base, &cats),
+        };
+        let targets: Vec<usize> = match g.head {
+            HeadRole::Gaussian { power: Power::Two } => vec![1],
+            _ => (0..plan.head_values).collect(),
+        };
+        for (&a, &w) in targets.iter().zip(&ws) {
+            let term = match rest {
+                None => w,
+                Some(r) => b.ins().fmul(w, r),
+            };
+            let cur = b.use_var(acc[a]);
+            let sum = b.ins().fadd(cur, term);
+            b.def_var(acc[a], sum);
+        }
+    }
+}
+
+/// Per-lane weights for each head value when categorical tails index the weight tensor:
+/// selected among folded constants by lane masks, or gathered with scalar loads.
+fn indexed_weights(
+    b: &mut FunctionBuilder<'_>,
+    g: &InteractionGroup,
+    plan: &GroupPlan,
+    weights: Value,
+    base: Option<Value>,
+    cats: &[Value],
+) -> Vec<Value> {
+    match &plan.weights {
+        WeightSource::Folded { table, tail_dims } => {
+            // Combined tail index in the folded table's row-major tail order.
+            let mut idx: Option<Value> = None;
+            for (&c, &d) in cats.iter().zip(tail_dims) {
+                idx = Some(match idx {
+                    None => c,
+                    Some(i) => {
+                        let dv = b.ins().iconst(I32, d as i64);
+                        let dv = b.ins().splat(I32X4, dv);
+                        let scaled = b.ins().imul(i, dv);
+                        b.ins().iadd(scaled, c)
+                    }
+                });
+            }
+            let idx = idx.expect("folded indexed weights have categorical tails");
+            let combos: usize = tail_dims.iter().map(|&d| d as usize).product();
+            let masks: Vec<Value> = (1..combos)
+                .map(|c| {
+                    let cv = b.ins().iconst(I32, c as i64);
+                    let cv = b.ins().splat(I32X4, cv);
+                    b.ins().icmp(IntCC::Equal, idx, cv)
+                })
+                .collect();
+            (0..plan.head_values)
+                .map(|k| {
+                    let mut s = Simd { b: &mut *b };
+                    let row = &table[k * combos..(k + 1) * combos];
+                    let mut w = s.f(row[0]);
+                    for (c, &m) in masks.iter().enumerate() {
+                        let x = s.f(row[c + 1]);
+                        w = s.sel(m, x, w);
+                    }
+                    w
+                })
+                .collect()
+        }
+        WeightSource::Loaded => {
+            let base = base.expect("loaded weights have a base");
+            let mut idx: Option<Value> = None;
+            for (&c, &stride) in cats.iter().zip(&g.cat_strides) {
+                let sv = b.ins().iconst(I32, stride as i64);
+                let sv = b.ins().splat(I32X4, sv);
+                let term = b.ins().imul(c, sv);
+                idx = Some(match idx {
+                    None => term,
+                    Some(i) => b.ins().iadd(i, term),
+                });
+            }
+            let idx = idx.expect("indexed weights have categorical tails");
+            (0..plan.head_values)
+                .map(|k| {
+                    let kb = b
+                        .ins()
+                        .iadd_imm_u(base, (k as u32 * plan.head_stride) as i64);
+                    let mut v = None;
+                    for lane in 0..4u8 {
+                        let i = b.ins().extractlane(idx, lane);
+                        let i = b.ins().uextend(I64, i);
+                        let i = b.ins().iadd(i, kb);
+                        let off = b.ins().ishl_imm_u(i, 2);
+                        let addr = b.ins().iadd(weights, off);
+                        let w = b.ins().load(F32, flags(), addr, 0);
+                        v = Some(match v {
+                            None => b.ins().splat(F32X4, w),
+                            Some(v) => b.ins().insertlane(v, w, lane),
+                        });
+                    }
+                    v.expect("four lanes")
+                })
+                .collect()
+        }
+    }
+}
