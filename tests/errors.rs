@@ -483,3 +483,22 @@ fn chain_out_of_range() {
         Err(RuntimeError::ChainOutOfRange { .. })
     ));
 }
+
+#[test]
+fn padding_lanes_do_not_fail_a_valid_per_chain_setup() {
+    // The model's default clamp (s = +1) gives x a negative precision 1 − 2·0.75; every real
+    // chain is set to the valid s = −1. With 5 chains the chunk has 3 padding lanes, which
+    // must not carry the invalid default into the sweep.
+    let mut b = ModelBuilder::new();
+    let s = b.group("s", NodeKind::Spin, 1).unwrap().node(0);
+    let x = b.group("x", NodeKind::Gaussian, 1).unwrap().node(0);
+    b.gaussian_precision("p", &[x], &[1.0]);
+    b.factor(Factor::new("sx").product([s]).gaussian([x], Power::Two).weights([0.75]));
+    b.clamp(s, 1.0);
+    let model = Arc::new(b.build().unwrap());
+    let mut sampler = common::sampler(&model, 5, 3);
+    for ch in 0..5 {
+        sampler.set_clamped(s, ch, -1.0).unwrap();
+    }
+    sampler.sweep(3).unwrap();
+}

@@ -128,12 +128,11 @@ fn five_spin_chain_with_three_body_factor_and_per_chain_clamps() {
     }
 }
 
-#[test]
-fn five_categoricals_with_three_body_tensor() {
+/// Five K = 3 categoricals with a 3-body tensor factor (instances (c0,c1,c2), (c1,c2,c3),
+/// (c2,c3,c4) of a [3, 3, 3, 3] weight tensor) and random biases.
+fn five_categoricals() -> (Arc<Model>, Vec<NodeId>) {
     let mut b = ModelBuilder::new();
-    let c = b.group("c", NodeKind::Categorical(3), 5).unwrap();
-    let ids = c.ids();
-    // Instances (c0,c1,c2), (c1,c2,c3), (c2,c3,c4) of a [3, 3, 3, 3] weight tensor.
+    let ids = b.group("c", NodeKind::Categorical(3), 5).unwrap().ids();
     b.factor(
         Factor::new("triple")
             .categorical(&ids[0..3])
@@ -142,7 +141,13 @@ fn five_categoricals_with_three_body_tensor() {
             .weights(common::random_weights(3 * 27, 1.0, 21)),
     );
     b.categorical_bias("bias", &ids, &common::random_weights(15, 1.0, 22));
-    let model = Arc::new(b.build().unwrap());
+    (Arc::new(b.build().unwrap()), ids)
+}
+
+#[test]
+fn five_categoricals_with_three_body_tensor() {
+    let (model, ids) = five_categoricals();
+    let schedule = SamplingSchedule::new(100, 5000, 2);
     sample_and_compare(
         "5 categoricals, 3-body, β = 0.7",
         &model,
@@ -150,7 +155,7 @@ fn five_categoricals_with_three_body_tensor() {
         0.7,
         64,
         5,
-        SamplingSchedule::new(100, 5000, 2),
+        schedule,
     );
 }
 
@@ -268,12 +273,11 @@ fn categorical_with_more_than_64_categories() {
     sample_and_compare("K = 70", &model, &c.ids(), 1.0, 64, 53, schedule);
 }
 
-#[test]
-fn heterogeneous_grid_with_hand_given_superblocks() {
-    // Superblock 0: the black sites (x + y even) as three blocks of different kinds, which
-    // interact with no other block of the superblock; superblock 1: the white sites as two
-    // blocks. This is THRML's rule for superblocks, under which "updated from the same
-    // pre-sweep state" equals sequential updates, so the Boltzmann distribution is exact.
+/// The grid under superblocks that follow THRML's rule. Superblock 0: the black sites
+/// (x + y even) as three blocks of different kinds, none interacting with another block of
+/// the superblock; superblock 1: the white sites as two blocks. Under this rule "updated from
+/// the same pre-sweep state" equals sequential updates, so the Boltzmann law is exact.
+fn grid_with_sound_superblocks() -> (Arc<Model>, Vec<NodeId>) {
     let (model, site) = heterogeneous_grid(1.0, |n| BlockSpec {
         superblocks: vec![
             vec![vec![n[0], n[4]], vec![n[2], n[6]], vec![n[8]]],
@@ -284,14 +288,21 @@ fn heterogeneous_grid_with_hand_given_superblocks() {
     assert_eq!(program.superblocks.len(), 2);
     assert_eq!(program.superblocks[0].blocks.len(), 3);
     assert!(program.superblocks.iter().all(|sb| !sb.needs_snapshot));
+    (model, site)
+}
+
+#[test]
+fn heterogeneous_grid_with_hand_given_superblocks() {
+    let (model, site) = grid_with_sound_superblocks();
+    let schedule = SamplingSchedule::new(100, 5000, 2);
     sample_and_compare(
-        "3x3 heterogeneous grid, superblocks",
+        "3x3 grid, superblocks",
         &model,
         &site,
         1.0,
         64,
         13,
-        SamplingSchedule::new(100, 5000, 2),
+        schedule,
     );
 }
 
@@ -444,7 +455,7 @@ fn ising4_exact(beta: f64) -> (f64, f64) {
     (e_sum / z / 16.0, m_sum / z)
 }
 
-fn ising4_against_enumeration(beta: f32, seed: u64) {
+fn ising4_against_enumeration(beta: f32, seed: u64, samples: u64) {
     let (e_exact, m_exact) = ising4_exact(beta as f64);
     let model = Arc::new(families::ising2d(4, 1.0, 0.0, true).unwrap());
     let mut sampler = Sampler::reference(
@@ -481,10 +492,25 @@ fn ising4_against_enumeration(beta: f32, seed: u64) {
 
 #[test]
 fn ising_4x4_periodic_matches_exact_enumeration_at_beta_0_40() {
-    ising4_against_enumeration(0.40, 29);
+    ising4_against_enumeration(0.40, 29, 20_000);
 }
 
 #[test]
 fn ising_4x4_periodic_matches_exact_enumeration_at_beta_0_44() {
-    ising4_against_enumeration(0.44, 31);
+    ising4_against_enumeration(0.44, 31, 20_000);
+}
+
+/// The same checks with 20–40 times the draws (thresholds shrink accordingly): run with
+/// `cargo test --test exact_discrete -- --ignored`.
+#[test]
+#[ignore = "long: high-precision variants (about a minute)"]
+fn high_precision_variants() {
+    for (beta, seed) in [(0.3, 61), (0.4, 62), (0.44, 63), (0.5, 64)] {
+        ising4_against_enumeration(beta, seed, 400_000);
+    }
+    let long = SamplingSchedule::new(100, 100_000, 2);
+    let (model, site) = grid_with_sound_superblocks();
+    sample_and_compare("3x3 grid (long)", &model, &site, 1.0, 64, 65, long);
+    let (model, ids) = five_categoricals();
+    sample_and_compare("5 categoricals (long)", &model, &ids, 0.7, 64, 66, long);
 }

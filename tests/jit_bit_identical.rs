@@ -203,3 +203,12 @@ fn gaussian_errors_agree() {
         "{ea}"
     );
 }
+
+#[test]
+fn dense_layers_walk_affine_tables() {
+    // Degrees 12 and 20 exceed the unrolling limit, so the dense-layer (affine) path runs.
+    let rbm = blockgibbs::families::rbm(20, 12, 0.5, 0.1, -0.2, 4).unwrap();
+    check(rbm, &ALL, 19);
+    let sk = blockgibbs::families::sk(12, 1.0, 0.1, 2).unwrap();
+    check(sk, &ALL, 8);
+}

@@ -34,6 +34,53 @@ pub struct GroupPlan {
     pub head_values: usize,
     /// Weight stride of the head's categories (0 for other heads).
     pub head_stride: u32,
+    /// When, within every head, consecutive terms step their weight base and each tail slot
+    /// by the same constants (dense layers: RBM weights and contiguous layers), those steps:
+    /// the kernel then walks pointers instead of loading indices.
+    pub affine: Option<Affine>,
+}
+
+/// Constant per-term steps of a group's tables within each head.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Affine {
+    /// Step of the weight base per term.
+    pub base_step: i64,
+    /// Step of each tail slot per term.
+    pub tail_steps: Vec<i64>,
+}
+
+fn affine(g: &InteractionGroup) -> Option<Affine> {
+    let arity = g.arity();
+    let mut steps: Option<Affine> = None;
+    for h in 0..g.offsets.len().saturating_sub(1) {
+        let (t0, t1) = (g.offsets[h] as usize, g.offsets[h + 1] as usize);
+        if t1 - t0 < 2 {
+            continue;
+        }
+        let here = Affine {
+            base_step: g.weight_base[t0 + 1] as i64 - g.weight_base[t0] as i64,
+            tail_steps: (0..arity)
+                .map(|j| g.tails[(t0 + 1) * arity + j] as i64 - g.tails[t0 * arity + j] as i64)
+                .collect(),
+        };
+        for t in t0..t1 {
+            let i = (t - t0) as i64;
+            if g.weight_base[t] as i64 != g.weight_base[t0] as i64 + i * here.base_step {
+                return None;
+            }
+            for j in 0..arity {
+                if g.tails[t * arity + j] as i64 != g.tails[t0 * arity + j] as i64 + i * here.tail_steps[j] {
+                    return None;
+                }
+            }
+        }
+        match &steps {
+            None => steps = Some(here),
+            Some(s) if *s != here => return None,
+            _ => {}
+        }
+    }
+    steps
 }
 
 impl GroupPlan {
@@ -67,6 +114,7 @@ impl GroupPlan {
             weights,
             head_values,
             head_stride,
+            affine: affine(g),
         }
     }
 }
@@ -123,5 +171,52 @@ fn fold(
         })
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use blockgibbs_ir::{ModelBuilder, NodeKind};
+
+    fn plans(model: blockgibbs_ir::Model) -> Vec<GroupPlan> {
+        let (_, program) = blockgibbs_compiler::compile(&model).unwrap();
+        program
+            .blocks
+            .iter()
+            .flat_map(|b| b.groups.iter().map(|g| GroupPlan::new(&program, g, 1)).collect::<Vec<_>>())
+            .collect()
+    }
+
+    #[test]
+    fn dense_bipartite_layers_are_affine_and_lattices_fold_uniform_weights() {
+        let mut b = ModelBuilder::new();
+        let v = b.group("v", NodeKind::Binary, 10).unwrap();
+        let h = b.group("h", NodeKind::Binary, 12).unwrap();
+        let (mut a, mut c) = (Vec::new(), Vec::new());
+        for i in 0..10 {
+            for j in 0..12 {
+                a.push(v.node(i));
+                c.push(h.node(j));
+            }
+        }
+        let w: Vec<f32> = (0..120).map(|i| i as f32 * 0.01).collect();
+        b.pair_coupling("w", &a, &c, &w);
+        let p = plans(b.build().unwrap());
+        assert_eq!(p.len(), 2);
+        for plan in &p {
+            assert_eq!(plan.weights, WeightSource::Loaded);
+            let affine = plan.affine.as_ref().expect("dense layer is affine");
+            assert_eq!(affine.tail_steps, vec![1]);
+        }
+        assert_eq!(p[0].uniform_degree.unwrap() * p[1].uniform_degree.unwrap(), 120);
+
+        let mut b = ModelBuilder::new();
+        let s = b.group("s", NodeKind::Spin, 4).unwrap();
+        b.pair_coupling("ring", &s.ids(), &[s.node(1), s.node(2), s.node(3), s.node(0)], &[0.5; 4]);
+        for plan in plans(b.build().unwrap()) {
+            assert_eq!(plan.uniform_degree, Some(2));
+            assert!(matches!(plan.weights, WeightSource::Folded { ref table, .. } if table == &[0.5]));
+        }
     }
 }

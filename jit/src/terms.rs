@@ -40,6 +40,7 @@ pub(crate) fn emit_group_terms(
                 );
             }
         }
+        _ if plan.affine.is_some() => emit_affine_loop(b, g, plan, lanes, base_ptr, tail_ptr, count, acc),
         _ => {
             let count = match count {
                 Some(c) => c,
@@ -73,6 +74,75 @@ pub(crate) fn emit_group_terms(
     }
 }
 
+/// The terms of a head whose tables step by constants: load the first term's indices, then
+/// walk the weight index and the tail rows without touching the tables again.
+#[allow(clippy::too_many_arguments)]
+fn emit_affine_loop(
+    b: &mut FunctionBuilder<'_>,
+    g: &InteractionGroup,
+    plan: &GroupPlan,
+    lanes: &LaneGroups,
+    base_ptr: Value,
+    tail_ptr: Value,
+    count: Option<Value>,
+    acc: &[Vec<Variable>],
+) {
+    let steps = plan.affine.as_ref().expect("affine plan");
+    let count = match count {
+        Some(c) => c,
+        None => b.ins().iconst(I64, plan.uniform_degree.unwrap_or(0) as i64),
+    };
+    let arity = g.arity();
+    let i_var = b.declare_var(I64);
+    let zero = b.ins().iconst(I64, 0);
+    b.def_var(i_var, zero);
+    let base_var = b.declare_var(I64);
+    let first_base = b.ins().uload32(flags(), base_ptr, 0);
+    b.def_var(base_var, first_base);
+    let row_vars: Vec<Variable> = (0..arity)
+        .map(|j| {
+            let var = b.declare_var(I64);
+            let slot = b.ins().uload32(flags(), tail_ptr, 4 * j as i32);
+            let row = b.ins().imul(slot, lanes.lane_bytes);
+            let row = b.ins().iadd(lanes.src_lg, row);
+            b.def_var(var, row);
+            var
+        })
+        .collect();
+    let row_steps: Vec<Value> = steps
+        .tail_steps
+        .iter()
+        .map(|&s| b.ins().imul_imm_s(lanes.lane_bytes, s))
+        .collect();
+    let head = b.create_block();
+    let body = b.create_block();
+    let exit = b.create_block();
+    b.ins().jump(head, &[]);
+    b.switch_to_block(head);
+    let i = b.use_var(i_var);
+    let more = b.ins().icmp(IntCC::UnsignedLessThan, i, count);
+    b.ins().brif(more, body, &[], exit, &[]);
+    b.switch_to_block(body);
+    let rows: Vec<Value> = row_vars.iter().map(|&v| b.use_var(v)).collect();
+    let base = match plan.weights {
+        WeightSource::Loaded => Some(b.use_var(base_var)),
+        WeightSource::Folded { .. } => None,
+    };
+    emit_term_at(b, g, plan, lanes, &rows, base, acc);
+    for ((&var, &row), &step) in row_vars.iter().zip(&rows).zip(&row_steps) {
+        let next = b.ins().iadd(row, step);
+        b.def_var(var, next);
+    }
+    let base = b.use_var(base_var);
+    let next = b.ins().iadd_imm_s(base, steps.base_step);
+    b.def_var(base_var, next);
+    let i = b.use_var(i_var);
+    let next = b.ins().iadd_imm_u(i, 1);
+    b.def_var(i_var, next);
+    b.ins().jump(head, &[]);
+    b.switch_to_block(exit);
+}
+
 /// One term for `lanes.n` lane groups. `base_ptr + base_off` holds the term's weight base,
 /// `tail_ptr + tail_off` its tail slots.
 #[allow(clippy::too_many_arguments)]
@@ -87,11 +157,7 @@ fn emit_term(
     tail_off: i32,
     acc: &[Vec<Variable>],
 ) {
-    let arity = g.arity();
-    let nc = g.cat_strides.len();
-    let np = g.product_tails as usize;
-    // Row addresses of the tails (shared by the lane groups).
-    let rows: Vec<Value> = (0..arity)
+    let rows: Vec<Value> = (0..g.arity())
         .map(|j| {
             let slot = b.ins().uload32(flags(), tail_ptr, tail_off + 4 * j as i32);
             let row = b.ins().imul(slot, lanes.lane_bytes);
@@ -102,6 +168,23 @@ fn emit_term(
         WeightSource::Loaded => Some(b.ins().uload32(flags(), base_ptr, base_off)),
         WeightSource::Folded { .. } => None,
     };
+    emit_term_at(b, g, plan, lanes, &rows, base, acc);
+}
+
+/// One term for `lanes.n` lane groups, given the tails' row addresses (for the lane group
+/// at `lanes.src_lg`) and the term's weight base index (`None` for folded weights).
+fn emit_term_at(
+    b: &mut FunctionBuilder<'_>,
+    g: &InteractionGroup,
+    plan: &GroupPlan,
+    lanes: &LaneGroups,
+    rows: &[Value],
+    base: Option<Value>,
+    acc: &[Vec<Variable>],
+) {
+    let arity = g.arity();
+    let nc = g.cat_strides.len();
+    let np = g.product_tails as usize;
     // Splat weights shared by every lane group (no categorical tail indexes them).
     let shared: Option<Vec<Value>> = (nc == 0).then(|| {
         (0..plan.head_values)

@@ -91,12 +91,18 @@ impl ChainState {
         self.chunks[c].get(slot, l)
     }
 
-    /// Sets `slot` in `chain`.
+    /// Sets `slot` in `chain` (and in the padding lanes after the last chain, which mirror
+    /// it: padding must never run a state no real chain has, such as a clamped value that
+    /// every real chain has replaced because it makes a precision negative).
     #[inline]
     pub fn set(&mut self, slot: u32, chain: usize, value: f32) {
         let (c, l) = self.locate(chain);
         let chunk = &mut self.chunks[c];
-        chunk.values[slot as usize * chunk.lanes + l] = value;
+        let row = slot as usize * chunk.lanes;
+        chunk.values[row + l] = value;
+        if l + 1 == chunk.chains {
+            chunk.values[row + l + 1..row + chunk.lanes].fill(value);
+        }
     }
 
     /// Sets the inverse temperature of `chain` (and of the padding lanes after the last
