@@ -30,6 +30,9 @@
 //!   over the default x86-64 target (SSE2 only: no `roundps`, so the `round_ties_even` in
 //!   the exp is a libm call (`rintf`) per update and the loop does not vectorise).
 //!
+//! `BENCH_CLOCK=cpu` (or `both`) measures process CPU time instead of (or besides) wall time
+//! (groups prefixed `cpu/`, see `common/cpu_time.rs`).
+//!
 //! Throughput is in node updates (`Throughput::Elements` = L² × 64 per sweep).
 
 use blockgibbs::compiler::approx;
@@ -37,10 +40,13 @@ use blockgibbs::compiler::random::{lane_word, node_key, philox4x32, sweep_key, u
 use blockgibbs::families::{self, Disorder};
 use blockgibbs::ir::{HeadRole, Model, Program};
 use blockgibbs::prelude::*;
-use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, SamplingMode, Throughput, measurement::Measurement};
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
+
+#[path = "common/cpu_time.rs"]
+mod cpu_time;
 
 const L: usize = 256;
 const CHAINS: usize = 64;
@@ -465,7 +471,7 @@ fn check_bit_identical(
     eprintln!("{what}: bit-identical to the reference backend after {sweeps} sweeps");
 }
 
-fn handwritten(c: &mut Criterion) {
+fn handwritten<M: Measurement>(c: &mut Criterion<M>, prefix: &str) {
     let gauss = Arc::new(
         families::edwards_anderson(2, L, Disorder::Gaussian, DISORDER_SEED, 0.0, true)
             .expect("edwards_anderson"),
@@ -500,7 +506,9 @@ fn handwritten(c: &mut Criterion) {
     let philox = PhiloxPerUpdate { key, sweep: 0 };
     let shared = SharedPerHead(hash);
 
-    let mut group = c.benchmark_group("handwritten/ising2d_L256_gaussJ_64ch_1thread");
+    let mut group = c.benchmark_group(format!(
+        "{prefix}handwritten/ising2d_L256_gaussJ_64ch_1thread"
+    ));
     group
         .sample_size(10)
         .sampling_mode(SamplingMode::Flat)
@@ -544,5 +552,6 @@ fn handwritten(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, handwritten);
-criterion_main!(benches);
+fn main() {
+    cpu_time::run_with_selected_clock(handwritten, handwritten);
+}

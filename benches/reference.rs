@@ -26,18 +26,22 @@
 //!   1M-node program well under a second" goal. Peak memory is not measured here
 //!   (criterion cannot); `blockgibbs bench` reports it.
 //!
+//! `BENCH_CLOCK=cpu` (or `both`) measures process CPU time instead of (or besides) wall time,
+//! under group names prefixed `cpu/` (see `common/cpu_time.rs`): on a loaded machine the
+//! 1-thread CPU-time figures are the robust ones.
+//!
 //! The runs are kept short (10 samples, a few seconds each) so that
 //! `cargo bench --bench reference` finishes in a few minutes on a 2-core machine.
 
 use blockgibbs::families::{self, Disorder};
 use blockgibbs::prelude::*;
-use criterion::{
-    BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
-    measurement::WallTime,
-};
+use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, measurement::Measurement};
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
+
+#[path = "common/cpu_time.rs"]
+mod cpu_time;
 
 /// Chains of every sampling workload.
 const CHAINS: usize = 64;
@@ -98,7 +102,7 @@ fn workloads() -> Vec<Workload> {
 
 /// Short, flat-sampled groups: every iteration is long (tens of milliseconds or more), so
 /// criterion's linear sampling would only waste the time budget.
-fn configure(group: &mut BenchmarkGroup<'_, WallTime>, measurement_secs: u64) {
+fn configure<M: Measurement>(group: &mut BenchmarkGroup<'_, M>, measurement_secs: u64) {
     group
         .sample_size(10)
         .sampling_mode(SamplingMode::Flat)
@@ -107,9 +111,9 @@ fn configure(group: &mut BenchmarkGroup<'_, WallTime>, measurement_secs: u64) {
 }
 
 /// Sweep throughput of the reference backend, 1 thread and all cores.
-fn sampling(c: &mut Criterion) {
+fn sampling<M: Measurement>(c: &mut Criterion<M>, prefix: &str) {
     for w in workloads() {
-        let mut group = c.benchmark_group(format!("reference/{}", w.name));
+        let mut group = c.benchmark_group(format!("{prefix}reference/{}", w.name));
         configure(&mut group, 4);
         let free = w.model.node_count() as u64;
         group.throughput(Throughput::Elements(
@@ -141,10 +145,10 @@ fn sampling(c: &mut Criterion) {
 }
 
 /// Building and compiling (colour + lower) the 1M-node 2D Ising model.
-fn build(c: &mut Criterion) {
+fn build<M: Measurement>(c: &mut Criterion<M>, prefix: &str) {
     const L: usize = 1024;
     let make = || families::ising2d(L, 1.0, 0.0, true).expect("ising2d");
-    let mut group = c.benchmark_group("build/ising2d_L1024");
+    let mut group = c.benchmark_group(format!("{prefix}build/ising2d_L1024"));
     configure(&mut group, 5);
     group.throughput(Throughput::Elements((L * L) as u64));
     group.bench_function("model", |b| b.iter_with_large_drop(make));
@@ -163,5 +167,15 @@ fn build(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, sampling, build);
-criterion_main!(benches);
+fn main() {
+    cpu_time::run_with_selected_clock(
+        |c, prefix| {
+            sampling(c, prefix);
+            build(c, prefix);
+        },
+        |c, prefix| {
+            sampling(c, prefix);
+            build(c, prefix);
+        },
+    );
+}

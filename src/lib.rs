@@ -19,6 +19,7 @@
 //! assert!(moments.pair_means()[0] > 0.2); // tanh(0.5) ≈ 0.46
 //! ```
 
+pub mod backend;
 pub mod cli;
 pub mod families;
 pub mod lattice;
@@ -41,5 +42,6 @@ pub mod prelude {
         SamplerOptions, SamplingSchedule, ScalarObservables, StateView,
     };
 
+    pub use crate::backend::BackendChoice;
     pub use crate::model_file::{BuiltModel, ModelFile, ModelFileError};
 }

@@ -92,7 +92,7 @@ fn sample_writes_npy_and_stats() {
     assert_eq!(v["seed"], 1);
     assert_eq!(v["chains"], 5);
     assert_eq!(v["sweeps"], 20 + 39);
-    assert_eq!(v["backend"], "reference");
+    assert_eq!(v["backend"], default_backend_name());
     assert_eq!(v["threads"], 2);
     assert!(v["seconds"].as_f64().unwrap() >= 0.0);
 
@@ -190,21 +190,54 @@ fn bench_prints_one_json_line() {
     assert_eq!(v["sweeps"], 59);
     assert_eq!(v["updates"], 59 * 36 * 5);
     assert_eq!(v["threads"], 1);
-    assert_eq!(v["backend"], "reference");
+    assert_eq!(v["backend"], default_backend_name());
     assert!(v["peak_rss_bytes"].as_u64().unwrap() > 0);
     assert!(v["updates_per_ns"].as_f64().unwrap() > 0.0);
 }
 
+/// What `--backend` defaults to on this machine.
+fn default_backend_name() -> &'static str {
+    if blockgibbs_jit::is_supported() {
+        "jit"
+    } else {
+        "reference"
+    }
+}
+
 #[test]
-fn jit_falls_back_to_reference_with_a_note() {
+fn backend_flag_selects_the_kernels_and_compare_prints_the_ratio() {
     let model = example("ising2d.toml");
-    let mut args = vec!["bench", model.to_str().unwrap(), "--backend", "jit"];
+    for name in ["reference", "jit"] {
+        let mut args = vec!["bench", model.to_str().unwrap(), "--backend", name];
+        args.extend(FAST);
+        let o = blockgibbs(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+        let expected = if name == "jit" {
+            default_backend_name()
+        } else {
+            "reference"
+        };
+        assert_eq!(v["backend"], expected);
+    }
+    let mut args = vec!["bench", model.to_str().unwrap(), "--compare"];
     args.extend(FAST);
     let o = blockgibbs(&args);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("jit"), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
-    assert_eq!(v["backend"], "reference");
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{}", stdout(&o));
+    assert_eq!(lines[0]["backend"], "reference");
+    assert_eq!(lines[1]["backend"], default_backend_name());
+    let ratio = lines[2]["updates_per_ns_ratio"].as_f64().unwrap();
+    let expected =
+        lines[1]["updates_per_ns"].as_f64().unwrap() / lines[0]["updates_per_ns"].as_f64().unwrap();
+    assert!(
+        (ratio / expected - 1.0).abs() < 1e-2,
+        "{ratio} vs {expected}"
+    );
 }
 
 #[test]

@@ -62,7 +62,7 @@ fn run(chains: usize, seed: u64, threads: usize, runs: &[SamplingSchedule]) -> R
     for ch in 0..chains {
         sampler.set_beta(ch, 0.5 + 0.05 * ch as f32).unwrap();
         sampler
-            .set_clamped(k, ch, if ch % 3 == 0 { -1.0 } else { 1.0 })
+            .set_clamped(k, ch, if ch.is_multiple_of(3) { -1.0 } else { 1.0 })
             .unwrap();
     }
     let all: Vec<NodeId> = (0..model.node_count() as u32).map(NodeId).collect();

@@ -493,7 +493,12 @@ fn padding_lanes_do_not_fail_a_valid_per_chain_setup() {
     let s = b.group("s", NodeKind::Spin, 1).unwrap().node(0);
     let x = b.group("x", NodeKind::Gaussian, 1).unwrap().node(0);
     b.gaussian_precision("p", &[x], &[1.0]);
-    b.factor(Factor::new("sx").product([s]).gaussian([x], Power::Two).weights([0.75]));
+    b.factor(
+        Factor::new("sx")
+            .product([s])
+            .gaussian([x], Power::Two)
+            .weights([0.75]),
+    );
     b.clamp(s, 1.0);
     let model = Arc::new(b.build().unwrap());
     let mut sampler = common::sampler(&model, 5, 3);

@@ -110,14 +110,14 @@ fn mode_rule_reaches_the_known_conditional_argmax() {
     let mut sampler = common::sampler(&model, chains, 2);
     for ch in 0..chains {
         sampler
-            .set_clamped(s, ch, if ch % 2 == 0 { 1.0 } else { -1.0 })
+            .set_clamped(s, ch, if ch.is_multiple_of(2) { 1.0 } else { -1.0 })
             .unwrap();
         sampler.set_beta(ch, 0.25 + 0.1 * ch as f32).unwrap(); // the argmax ignores β
     }
     sampler.set_rule_all(UpdateRule::Mode).unwrap();
     sampler.sweep(10).unwrap();
     for ch in 0..chains {
-        let plus = ch % 2 == 0;
+        let plus = ch.is_multiple_of(2);
         let want_c = if plus { 2.0 } else { 1.0 };
         let st = sampler.chain_state(ch).unwrap();
         assert_eq!(st[c.index()], want_c, "chain {ch}: c");

@@ -50,6 +50,10 @@ impl Backend for ReferenceBackend {
             _ => 1,
         };
         let mut acc = vec![0.0f32; lanes * width];
+        let mut scratch = Scratch {
+            rest: vec![0.0; lanes],
+            idx: vec![0; lanes],
+        };
         let sk = sweep_key(ctx.key, ctx.sweep);
         for h in 0..block.len as usize {
             acc.fill(0.0);
@@ -59,7 +63,7 @@ impl Backend for ReferenceBackend {
                     None => state,
                 };
                 for g in &block.groups {
-                    accumulate(g, h, weights, src, lanes, width, &mut acc);
+                    accumulate(g, h, weights, src, lanes, width, &mut acc, &mut scratch);
                 }
             }
             let slot = block.first_slot + h as u32;
@@ -74,8 +78,17 @@ impl Backend for ReferenceBackend {
     }
 }
 
+/// Per-lane scratch of [`accumulate`]: the tail product and the weight index of one term.
+struct Scratch {
+    rest: Vec<f32>,
+    idx: Vec<usize>,
+}
+
 /// Adds group `g`'s terms for head `h` into the per-lane accumulators
-/// (`acc[l·width + k]`: γ, θ_k, or η1 and η2).
+/// (`acc[l·width + k]`: γ, θ_k, or η1 and η2). Each step runs over all lanes at once, but
+/// every lane sees exactly the operations of the documented order: the tail values
+/// multiplied left to right (x² as x·x), then the weight times that product.
+#[allow(clippy::too_many_arguments)]
 fn accumulate(
     g: &InteractionGroup,
     h: usize,
@@ -84,42 +97,52 @@ fn accumulate(
     lanes: usize,
     width: usize,
     acc: &mut [f32],
+    scratch: &mut Scratch,
 ) {
     let arity = g.arity();
     let nc = g.cat_strides.len();
-    let np = g.product_tails as usize;
+    let row = |slot: u32| &src[slot as usize * lanes..(slot as usize + 1) * lanes];
+    let Scratch { rest, idx } = scratch;
     for t in g.offsets[h] as usize..g.offsets[h + 1] as usize {
         let tails = &g.tails[t * arity..(t + 1) * arity];
-        let base = g.weight_base[t] as usize;
-        for l in 0..lanes {
-            let value = |slot: u32| src[slot as usize * lanes + l];
-            let mut idx = base;
-            for (j, &stride) in g.cat_strides.iter().enumerate() {
-                idx += stride as usize * value(tails[j]) as usize;
+        idx.fill(g.weight_base[t] as usize);
+        for (&slot, &stride) in tails[..nc].iter().zip(&g.cat_strides) {
+            for (i, &c) in idx.iter_mut().zip(row(slot)) {
+                *i += stride as usize * c as usize;
             }
-            let mut rest: Option<f32> = None;
-            let mut mul = |v: f32| rest = Some(rest.map_or(v, |r| r * v));
-            for &slot in &tails[nc..nc + np] {
-                mul(value(slot));
-            }
-            for (&slot, &p) in tails[nc + np..].iter().zip(&g.gaussian_powers) {
-                let x = value(slot);
-                mul(x);
-                if p == Power::Two {
-                    mul(x);
+        }
+        // Tail factors in order: products, then Gaussians (twice for x²).
+        let powers = std::iter::repeat_n(Power::One, g.product_tails as usize)
+            .chain(g.gaussian_powers.iter().copied());
+        let factors = tails[nc..]
+            .iter()
+            .zip(powers)
+            .flat_map(|(&slot, p)| std::iter::repeat_n(slot, if p == Power::Two { 2 } else { 1 }));
+        let mut has_rest = false;
+        for slot in factors {
+            if has_rest {
+                for (r, &v) in rest.iter_mut().zip(row(slot)) {
+                    *r *= v;
                 }
+            } else {
+                rest.copy_from_slice(row(slot));
+                has_rest = true;
             }
-            let term = |w: f32| rest.map_or(w, |r| w * r);
+        }
+        let term = |w: f32, l: usize| if has_rest { w * rest[l] } else { w };
+        for l in 0..lanes {
             let a = &mut acc[l * width..(l + 1) * width];
+            let i = idx[l];
             match g.head {
-                HeadRole::Product => a[0] += term(weights[idx]),
+                HeadRole::Product | HeadRole::Gaussian { power: Power::One } => {
+                    a[0] += term(weights[i], l)
+                }
+                HeadRole::Gaussian { power: Power::Two } => a[1] += term(weights[i], l),
                 HeadRole::Categorical { stride } => {
                     for (k, theta) in a.iter_mut().enumerate() {
-                        *theta += term(weights[idx + k * stride as usize]);
+                        *theta += term(weights[i + k * stride as usize], l);
                     }
                 }
-                HeadRole::Gaussian { power: Power::One } => a[0] += term(weights[idx]),
-                HeadRole::Gaussian { power: Power::Two } => a[1] += term(weights[idx]),
             }
         }
     }
@@ -223,8 +246,8 @@ fn conditional_update(
             let eta1 = params[0] * beta;
             let eta2 = params[1] * beta;
             let precision = eta2 * -2.0;
-            // `!(p > 0)` also catches NaN.
-            if !(precision > 0.0) || !precision.is_finite() {
+            // Positive and finite; NaN fails both comparisons.
+            if !(precision > 0.0 && precision < f32::INFINITY) {
                 return Err(KernelError::NonPositivePrecision {
                     slot,
                     lane,

@@ -188,7 +188,7 @@ impl Backend for JitBackend {
         let slots = self.program.slot_count();
         // The kernel indexes `state[slot · lanes + lane]` for slots < slot_count and lanes in
         // groups of four: check the buffers once here, so the kernel needs no bounds checks.
-        assert!(ctx.lanes % 4 == 0 && ctx.betas.len() >= ctx.lanes);
+        assert!(ctx.lanes.is_multiple_of(4) && ctx.betas.len() >= ctx.lanes);
         assert!(state.len() >= slots * ctx.lanes);
         assert!(snapshot.is_none_or(|s| s.len() >= slots * ctx.lanes));
         let mut args = KernelArgs {

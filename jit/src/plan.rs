@@ -69,7 +69,9 @@ fn affine(g: &InteractionGroup) -> Option<Affine> {
                 return None;
             }
             for j in 0..arity {
-                if g.tails[t * arity + j] as i64 != g.tails[t0 * arity + j] as i64 + i * here.tail_steps[j] {
+                if g.tails[t * arity + j] as i64
+                    != g.tails[t0 * arity + j] as i64 + i * here.tail_steps[j]
+                {
                     return None;
                 }
             }
@@ -157,16 +159,14 @@ fn fold(
             })
         })
         .collect();
-    let read = |t: usize| -> Vec<u32> {
-        offsets
-            .iter()
-            .map(|&o| program.weights[g.weight_base[t] as usize + o].to_bits())
-            .collect()
-    };
-    let first = read(0);
-    if (1..g.term_count()).all(|t| read(t) == first) {
+    let value = |t: usize, o: usize| program.weights[g.weight_base[t] as usize + o].to_bits();
+    let same = (1..g.term_count()).all(|t| offsets.iter().all(|&o| value(t, o) == value(0, o)));
+    if same {
         Some(WeightSource::Folded {
-            table: first.into_iter().map(f32::from_bits).collect(),
+            table: offsets
+                .iter()
+                .map(|&o| f32::from_bits(value(0, o)))
+                .collect(),
             tail_dims: dims,
         })
     } else {
@@ -184,7 +184,12 @@ mod tests {
         program
             .blocks
             .iter()
-            .flat_map(|b| b.groups.iter().map(|g| GroupPlan::new(&program, g, 1)).collect::<Vec<_>>())
+            .flat_map(|b| {
+                b.groups
+                    .iter()
+                    .map(|g| GroupPlan::new(&program, g, 1))
+                    .collect::<Vec<_>>()
+            })
             .collect()
     }
 
@@ -209,14 +214,24 @@ mod tests {
             let affine = plan.affine.as_ref().expect("dense layer is affine");
             assert_eq!(affine.tail_steps, vec![1]);
         }
-        assert_eq!(p[0].uniform_degree.unwrap() * p[1].uniform_degree.unwrap(), 120);
+        assert_eq!(
+            p[0].uniform_degree.unwrap() * p[1].uniform_degree.unwrap(),
+            120
+        );
 
         let mut b = ModelBuilder::new();
         let s = b.group("s", NodeKind::Spin, 4).unwrap();
-        b.pair_coupling("ring", &s.ids(), &[s.node(1), s.node(2), s.node(3), s.node(0)], &[0.5; 4]);
+        b.pair_coupling(
+            "ring",
+            &s.ids(),
+            &[s.node(1), s.node(2), s.node(3), s.node(0)],
+            &[0.5; 4],
+        );
         for plan in plans(b.build().unwrap()) {
             assert_eq!(plan.uniform_degree, Some(2));
-            assert!(matches!(plan.weights, WeightSource::Folded { ref table, .. } if table == &[0.5]));
+            assert!(
+                matches!(plan.weights, WeightSource::Folded { ref table, .. } if table == &[0.5])
+            );
         }
     }
 }

@@ -40,7 +40,9 @@ pub(crate) fn emit_group_terms(
                 );
             }
         }
-        _ if plan.affine.is_some() => emit_affine_loop(b, g, plan, lanes, base_ptr, tail_ptr, count, acc),
+        _ if plan.affine.is_some() => {
+            emit_affine_loop(b, g, plan, lanes, base_ptr, tail_ptr, count, acc)
+        }
         _ => {
             let count = match count {
                 Some(c) => c,

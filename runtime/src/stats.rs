@@ -6,6 +6,14 @@
 //! variance of the batch means estimates the variance of the mean as long as the
 //! autocorrelation time is well below the batch size (the classic non-overlapping batch-means
 //! estimator); independent chains enter through the chain average.
+//!
+//! Batch means cannot see chains that sit in different regions for the whole run (a
+//! ferromagnet below T_c keeps each chain's sign): the chain-averaged series is then flat and
+//! its batches agree, however wrong the average. So the per-chain means are kept too, and
+//! with two or more chains the reported variance of the mean is the larger of the
+//! batch-means estimate and the between-chain variance of the chain means divided by the
+//! number of chains — the latter is valid for independent chains whatever their
+//! autocorrelation.
 
 use serde::Serialize;
 
@@ -27,6 +35,8 @@ pub struct BatchMeans {
     /// Σ over observations of the chain-average of the squared per-chain value.
     sum_sq_draws: f64,
     chains: u64,
+    /// Σ over observations of each chain's value.
+    chain_sums: Vec<f64>,
 }
 
 /// Mean, standard error and effective sample size of one observable.
@@ -54,6 +64,7 @@ impl Default for BatchMeans {
             sum: 0.0,
             sum_sq_draws: 0.0,
             chains: 1,
+            chain_sums: Vec::new(),
         }
     }
 }
@@ -70,6 +81,12 @@ impl BatchMeans {
         let mean = values.iter().sum::<f64>() / c;
         let mean_sq = values.iter().map(|v| v * v).sum::<f64>() / c;
         self.chains = values.len().max(1) as u64;
+        if self.chain_sums.len() != values.len() {
+            self.chain_sums = vec![0.0; values.len()];
+        }
+        for (s, v) in self.chain_sums.iter_mut().zip(values) {
+            *s += v;
+        }
         self.push(mean, mean_sq);
     }
 
@@ -101,7 +118,16 @@ impl BatchMeans {
             let means = self.batches.iter().map(|s| s / bs);
             let bm = self.batches.iter().sum::<f64>() / (bs * b as f64);
             let var = means.map(|m| (m - bm) * (m - bm)).sum::<f64>() / (b as f64 - 1.0);
-            (var / b as f64).sqrt()
+            let within = var / b as f64;
+            let c = self.chain_sums.len();
+            let between = if c >= 2 {
+                let means: Vec<f64> = self.chain_sums.iter().map(|s| s / n).collect();
+                let m = means.iter().sum::<f64>() / c as f64;
+                means.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (c as f64 - 1.0) / c as f64
+            } else {
+                0.0
+            };
+            within.max(between).sqrt()
         });
         let draw_var = (self.sum_sq_draws / n - mean * mean).max(0.0);
         let draws = (self.n * self.chains) as f64;
@@ -155,6 +181,20 @@ mod tests {
             (ess / ess_exact - 1.0).abs() < 0.8,
             "ess {ess} vs {ess_exact}"
         );
+    }
+
+    /// Chains stuck at different constant values: batch means alone would report zero.
+    #[test]
+    fn stuck_chains_enter_through_the_between_chain_variance() {
+        let mut bm = BatchMeans::new();
+        let values = [0.6, -0.6, 0.6, 0.6];
+        for _ in 0..1000 {
+            bm.push_chains(&values);
+        }
+        let est = bm.estimate();
+        // Chain means 0.6, −0.6, 0.6, 0.6: sample variance 0.36, over 4 chains → se = 0.3.
+        assert!((est.stderr.unwrap() - 0.3).abs() < 1e-9, "{est:?}");
+        assert!(est.ess.unwrap() < 10.0, "{est:?}");
     }
 
     #[test]

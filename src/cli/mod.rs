@@ -7,7 +7,8 @@ mod info;
 mod report;
 mod run;
 
-pub use backend::{BackendChoice, default_backend, make_backend};
+pub use crate::backend::{BackendChoice, default_backend};
+pub use backend::backend_for_cli;
 
 use crate::model_file::ModelFileError;
 use crate::output::OutputError;
@@ -66,6 +67,10 @@ pub struct RunArgs {
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// `bench` only: run the reference and the jit backend on the same model in this process
+    /// and print both lines and their speed ratio.
+    #[arg(long)]
+    pub compare: bool,
 }
 
 /// Everything that can make a command fail (boxed: the inner errors are large).

@@ -82,7 +82,8 @@ pub(super) struct BenchLine {
     updates: u64,
     /// Sampling time.
     seconds: f64,
-    updates_per_ns: f64,
+    /// Free-node updates per nanosecond of sampling.
+    pub(super) updates_per_ns: f64,
     /// Model construction.
     build_seconds: f64,
     /// Colouring, lowering and backend construction.

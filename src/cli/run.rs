@@ -1,7 +1,7 @@
 //! `sample` and `bench`: build, compile, run the schedule, report.
 
 use super::report::{self, BenchLine, Stats};
-use super::{CliError, RunArgs, make_backend};
+use super::{BackendChoice, CliError, RunArgs, backend_for_cli};
 use crate::model_file::{BuiltModel, ModelFile};
 use crate::output;
 use blockgibbs_runtime::{Moments, Observer, SampleCollector, Sampler, ScalarObservables};
@@ -28,7 +28,7 @@ pub(super) fn prepare(args: &RunArgs) -> Result<Prepared, CliError> {
     let build_seconds = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let (_, program) = built.compile()?;
-    let backend = make_backend(args.backend, Arc::new(program));
+    let backend = backend_for_cli(args.backend, Arc::new(program));
     let compile_seconds = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let options = file.sampler_options(args.threads.unwrap_or(0));
@@ -95,7 +95,7 @@ fn execute(p: &mut Prepared, obs: &mut Observers) -> Result<f64, CliError> {
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new(schedule.total_sweeps());
         if let Ok(style) = ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} sweeps ({per_sec}, eta {eta})",
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} sweeps (eta {eta})",
         ) {
             bar.set_style(style);
         }
@@ -147,8 +147,27 @@ pub(super) fn sample(args: &RunArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// `blockgibbs bench`.
+/// `blockgibbs bench`; with `--compare`, once per backend and the ratio.
 pub(super) fn bench(args: &RunArgs) -> Result<(), CliError> {
+    if !args.compare {
+        return bench_once(args).map(|_| ());
+    }
+    let mut rates = Vec::new();
+    for choice in [BackendChoice::Reference, BackendChoice::Jit] {
+        let one = RunArgs {
+            backend: Some(choice),
+            compare: false,
+            ..args.clone()
+        };
+        rates.push(bench_once(&one)?);
+    }
+    let ratio = rates[1] / rates[0];
+    println!("{{\"compare\":\"jit/reference\",\"updates_per_ns_ratio\":{ratio:.3}}}");
+    Ok(())
+}
+
+/// One bench run; prints its JSON line and returns its updates per nanosecond.
+fn bench_once(args: &RunArgs) -> Result<f64, CliError> {
     let mut p = prepare(args)?;
     let mut obs = Observers::new(&p, args, false)?;
     let seconds = execute(&mut p, &mut obs)?;
@@ -158,5 +177,5 @@ pub(super) fn bench(args: &RunArgs) -> Result<(), CliError> {
         "{}",
         serde_json::to_string(&line).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
     );
-    Ok(())
+    Ok(line.updates_per_ns)
 }

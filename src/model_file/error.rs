@@ -108,19 +108,47 @@ pub enum ModelFileError {
         /// What is wrong.
         reason: String,
     },
-    /// The model itself is invalid (validation, block checks, lowering).
+    /// The model itself is invalid (validation, block checks, lowering). Boxed, like
+    /// [`ModelFileError::Runtime`], to keep the error small.
     #[error(transparent)]
-    Model(#[from] ModelError),
+    Model(Box<ModelError>),
     /// The sampler could not be set up.
     #[error(transparent)]
-    Runtime(#[from] RuntimeError),
+    Runtime(Box<RuntimeError>),
+}
+
+impl From<ModelError> for ModelFileError {
+    fn from(e: ModelError) -> ModelFileError {
+        ModelFileError::Model(Box::new(e))
+    }
+}
+
+impl From<RuntimeError> for ModelFileError {
+    fn from(e: RuntimeError) -> ModelFileError {
+        match e {
+            RuntimeError::Model(m) => ModelFileError::Model(Box::new(m)),
+            other => ModelFileError::Runtime(Box::new(other)),
+        }
+    }
 }
 
 impl ModelFileError {
-    /// The [`ModelError`] inside, if this is a model error (directly or through the runtime).
+    /// The [`ModelError`] inside, if this is a model error.
     pub fn model_error(&self) -> Option<&ModelError> {
         match self {
-            ModelFileError::Model(e) | ModelFileError::Runtime(RuntimeError::Model(e)) => Some(e),
+            ModelFileError::Model(e) => Some(e),
+            ModelFileError::Runtime(r) => match r.as_ref() {
+                RuntimeError::Model(e) => Some(e),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The [`RuntimeError`] inside, if this is a runtime error.
+    pub fn runtime_error(&self) -> Option<&RuntimeError> {
+        match self {
+            ModelFileError::Runtime(e) => Some(e),
             _ => None,
         }
     }

@@ -279,7 +279,7 @@ impl ModelFile {
 }
 
 fn invalid(field: &str, reason: &str) -> ModelFileError {
-    ModelFileError::Model(ModelError::InvalidParameter {
+    ModelFileError::from(ModelError::InvalidParameter {
         field: field.to_string(),
         reason: reason.to_string(),
     })

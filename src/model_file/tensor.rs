@@ -101,7 +101,7 @@ pub fn checked_len(shape: &[usize], key: &str) -> Result<usize, ModelFileError> 
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
         .filter(|&n| n <= MAX_WEIGHTS)
         .ok_or_else(|| {
-            ModelFileError::Model(blockgibbs_ir::ModelError::TooLarge {
+            ModelFileError::from(blockgibbs_ir::ModelError::TooLarge {
                 what: format!("`{key}`: weight tensor of shape {shape:?}"),
             })
         })

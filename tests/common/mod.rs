@@ -114,18 +114,35 @@ pub fn sample_joint(
     schedule: SamplingSchedule,
     seed: u64,
 ) -> SampleCollector {
-    let mut sampler = Sampler::reference(
-        model,
-        SamplerOptions {
-            chains,
-            seed,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let options = SamplerOptions {
+        chains,
+        seed,
+        ..Default::default()
+    };
+    let mut sampler = make_sampler(model, options);
     let mut samples = SampleCollector::new(free.to_vec());
     sampler.run(&schedule, &mut [&mut samples]).unwrap();
     samples
+}
+
+/// The backend the statistical tests run on: `BLOCKGIBBS_TEST_BACKEND=reference|jit`, by
+/// default the library's default (the JIT where supported). CI runs the suite both ways.
+pub fn test_backend() -> blockgibbs::backend::BackendChoice {
+    use blockgibbs::backend::{BackendChoice, default_backend};
+    match std::env::var("BLOCKGIBBS_TEST_BACKEND").as_deref() {
+        Ok("reference") => BackendChoice::Reference,
+        Ok("jit") => BackendChoice::Jit,
+        Ok(other) => panic!("BLOCKGIBBS_TEST_BACKEND={other}: use reference or jit"),
+        Err(_) => default_backend(),
+    }
+}
+
+/// A sampler for `model` on [`test_backend`]; panics if the JIT was asked for but fell back.
+pub fn make_sampler(model: std::sync::Arc<Model>, options: SamplerOptions) -> Sampler {
+    let (sampler, fallback) =
+        blockgibbs::backend::sampler(model, options, Some(test_backend())).unwrap();
+    assert!(fallback.is_none(), "{fallback:?}");
+    sampler
 }
 
 // ---------------------------------------------------------------------------------------
@@ -507,9 +524,9 @@ pub fn max_abs_diff(a: &HashMap<Vec<i32>, f64>, b: &HashMap<Vec<i32>, f64>) -> f
         .fold(0.0, f64::max)
 }
 
-/// A reference-backend sampler with `chains` chains and `seed` (β = 1, one thread per core).
+/// A sampler on [`test_backend`] with `chains` chains and `seed` (β = 1, one thread per core).
 pub fn sampler(model: &std::sync::Arc<Model>, chains: usize, seed: u64) -> Sampler {
-    Sampler::reference(
+    make_sampler(
         model.clone(),
         SamplerOptions {
             chains,
@@ -517,7 +534,6 @@ pub fn sampler(model: &std::sync::Arc<Model>, chains: usize, seed: u64) -> Sampl
             ..Default::default()
         },
     )
-    .unwrap()
 }
 
 /// A random 6-node-style Gaussian MRF on `n ≥ 5` nodes: a ring plus two chords with couplings
