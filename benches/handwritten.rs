@@ -24,6 +24,9 @@
 //!   BigCrush-grade counter-based generator.
 //! - `lattice_shared_u`: NOT A VALID SAMPLER: one uniform per head shared by all 64 chains,
 //!   so the lanes draw no random numbers; the loop's cost without per-update randomness.
+//! - `tables_hash_magic_round`: `tables_hash` on the default target with the exp's
+//!   `round_ties_even` replaced by the 1.5·2²³ trick (bit-identical, checked): what the
+//!   default target loses to the `rintf` call alone.
 //! - suffixes `_avx2`, `_avx512`: the same source compiled with `#[target_feature]`
 //!   (AVX2+FMA, AVX-512 F/VL/DQ/BW), dispatched at run time. Rust never contracts `a·b + c`
 //!   into an FMA, so these stay bit-identical (checked); they show what wider vectors buy
@@ -54,15 +57,21 @@ const BETA: f32 = 0.5;
 const SEED: u64 = 1;
 const DISORDER_SEED: u64 = 7;
 
-/// Where a node update's uniform comes from: positioned at a sweep, then one value per head
-/// (shared by its lanes), then one uniform per lane.
-trait Uniforms: Copy {
+/// The replaceable parts of the update: where its uniforms come from (positioned at a sweep,
+/// then one value per head shared by its lanes, then one uniform per lane) and which exp it
+/// uses (the reference backend's `approx::exp` unless a variant overrides it).
+trait Parts: Copy {
     /// This generator at sweep `sweep`.
     fn at_sweep(self, sweep: u64) -> Self;
     /// The per-head state of head `slot`.
     fn head(self, slot: u32) -> u32;
     /// The uniform of chain `chain` under `head`.
     fn uniform(self, head: u32, chain: u32) -> f32;
+    /// e^x.
+    #[inline(always)]
+    fn exp(x: f32) -> f32 {
+        approx::exp(x)
+    }
 }
 
 /// The reference backend's generator: `sweep_key` per sweep, `node_key` per head and one
@@ -73,7 +82,7 @@ struct ReferenceHash {
     sweep_key: u32,
 }
 
-impl Uniforms for ReferenceHash {
+impl Parts for ReferenceHash {
     #[inline(always)]
     fn at_sweep(self, sweep: u64) -> Self {
         ReferenceHash {
@@ -99,7 +108,7 @@ struct PhiloxPerUpdate {
     sweep: u64,
 }
 
-impl Uniforms for PhiloxPerUpdate {
+impl Parts for PhiloxPerUpdate {
     #[inline(always)]
     fn at_sweep(self, sweep: u64) -> Self {
         PhiloxPerUpdate { sweep, ..self }
@@ -125,7 +134,7 @@ impl Uniforms for PhiloxPerUpdate {
 #[derive(Clone, Copy)]
 struct SharedPerHead(ReferenceHash);
 
-impl Uniforms for SharedPerHead {
+impl Parts for SharedPerHead {
     #[inline(always)]
     fn at_sweep(self, sweep: u64) -> Self {
         SharedPerHead(self.0.at_sweep(sweep))
@@ -140,10 +149,55 @@ impl Uniforms for SharedPerHead {
     }
 }
 
+/// The reference generator with `approx::exp` rewritten to round with the 1.5·2²³ trick
+/// instead of `f32::round_ties_even`: the same value for every |t| ≤ 2²² (here |t| ≤ 126),
+/// so the result stays bit-identical (checked), but it needs no SSE4.1 `roundps`, so the
+/// default x86-64 target can vectorise it instead of calling libm's `rintf` per update.
+#[derive(Clone, Copy)]
+struct MagicRound(ReferenceHash);
+
+impl Parts for MagicRound {
+    #[inline(always)]
+    fn at_sweep(self, sweep: u64) -> Self {
+        MagicRound(self.0.at_sweep(sweep))
+    }
+    #[inline(always)]
+    fn head(self, slot: u32) -> u32 {
+        self.0.head(slot)
+    }
+    #[inline(always)]
+    fn uniform(self, head: u32, chain: u32) -> f32 {
+        self.0.uniform(head, chain)
+    }
+    #[inline(always)]
+    fn exp(x: f32) -> f32 {
+        const ROUND: f32 = 12_582_912.0; // 1.5 · 2^23
+        let t = x * approx::LOG2E;
+        let t = if t < approx::EXP_T_MIN {
+            approx::EXP_T_MIN
+        } else {
+            t
+        };
+        let t = if t > approx::EXP_T_MAX {
+            approx::EXP_T_MAX
+        } else {
+            t
+        };
+        let n = (t + ROUND) - ROUND;
+        let f = t - n;
+        let mut p = approx::EXP_COEFFS[0];
+        for &c in &approx::EXP_COEFFS[1..] {
+            p = p * f + c;
+        }
+        let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+        p * scale
+    }
+}
+
 /// One head's heat-bath update in every chain: `out[c]` from its four neighbours' values
 /// (`tails[k][c]`) and couplings `w[k]`, summed in the order given.
 #[inline(always)]
-fn heat_bath<R: Uniforms>(
+fn heat_bath<R: Parts>(
     out: &mut [f32],
     tails: [&[f32]; 4],
     w: [f32; 4],
@@ -168,7 +222,7 @@ fn heat_bath<R: Uniforms>(
         acc += w[3] * t3[c];
         let g = acc * betas[c];
         let u = rng.uniform(head, c as u32);
-        let e = approx::exp(g * -2.0);
+        let e = R::exp(g * -2.0);
         out[c] = if u + u * e < 1.0 { 1.0 } else { -1.0 };
     }
 }
@@ -273,7 +327,7 @@ impl Bonds {
 
 /// Lattice-arithmetic sweep: neighbours computed from (x, y).
 #[inline(always)]
-fn lattice_sweep<R: Uniforms>(cb: &mut Checkerboard, bonds: &Bonds, rng: R, sweep: u64) {
+fn lattice_sweep<R: Parts>(cb: &mut Checkerboard, bonds: &Bonds, rng: R, sweep: u64) {
     let rng = rng.at_sweep(sweep);
     let (l, chains) = (cb.l, cb.chains);
     let half = l * l / 2;
@@ -340,7 +394,7 @@ impl Tables {
 
 /// Table-driven sweep: the reference backend's loop with its generic parts removed.
 #[inline(always)]
-fn table_sweep<R: Uniforms>(cb: &mut Checkerboard, tables: &Tables, rng: R, sweep: u64) {
+fn table_sweep<R: Parts>(cb: &mut Checkerboard, tables: &Tables, rng: R, sweep: u64) {
     let rng = rng.at_sweep(sweep);
     let chains = cb.chains;
     let half = cb.l * cb.l / 2;
@@ -404,15 +458,15 @@ impl Isa {
 /// Defines `$name(isa, cb, data, rng, sweep)`, which runs `$body` compiled for `isa`.
 macro_rules! multiversion {
     ($name:ident, $data:ty, $sweep:ident) => {
-        fn $name<R: Uniforms>(isa: Isa, cb: &mut Checkerboard, data: &$data, rng: R, sweep: u64) {
+        fn $name<R: Parts>(isa: Isa, cb: &mut Checkerboard, data: &$data, rng: R, sweep: u64) {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx2,fma")]
-                fn avx2<R: Uniforms>(cb: &mut Checkerboard, data: &$data, rng: R, sweep: u64) {
+                fn avx2<R: Parts>(cb: &mut Checkerboard, data: &$data, rng: R, sweep: u64) {
                     $sweep(cb, data, rng, sweep)
                 }
                 #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw")]
-                fn avx512<R: Uniforms>(cb: &mut Checkerboard, data: &$data, rng: R, sweep: u64) {
+                fn avx512<R: Parts>(cb: &mut Checkerboard, data: &$data, rng: R, sweep: u64) {
                     $sweep(cb, data, rng, sweep)
                 }
                 match isa {
@@ -503,6 +557,13 @@ fn handwritten<M: Measurement>(c: &mut Criterion<M>, prefix: &str) {
             |cb, s| run_lattice(isa, cb, &uniform_bonds, hash, s),
         );
     }
+    let magic = MagicRound(hash);
+    check_bit_identical(
+        "tables_hash_magic_round (N(0,1) couplings)",
+        &gauss,
+        3,
+        |cb, s| run_tables(Isa::Baseline, cb, &tables, magic, s),
+    );
     let philox = PhiloxPerUpdate { key, sweep: 0 };
     let shared = SharedPerHead(hash);
 
@@ -549,6 +610,13 @@ fn handwritten<M: Measurement>(c: &mut Criterion<M>, prefix: &str) {
             })
         });
     }
+    let (mut cb, mut sweep) = start();
+    group.bench_function("tables_hash_magic_round", |b| {
+        b.iter(|| {
+            run_tables(Isa::Baseline, &mut cb, black_box(&tables), magic, sweep);
+            sweep += 1;
+        })
+    });
     group.finish();
 }
 

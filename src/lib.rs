@@ -45,3 +45,8 @@ pub mod prelude {
     pub use crate::backend::BackendChoice;
     pub use crate::model_file::{BuiltModel, ModelFile, ModelFileError};
 }
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
