@@ -212,3 +212,57 @@ fn dense_layers_walk_affine_tables() {
     let sk = blockgibbs::families::sk(12, 1.0, 0.1, 2).unwrap();
     check(sk, &ALL, 8);
 }
+
+#[test]
+fn few_chains_on_a_big_graph_split_heads_across_threads() {
+    use blockgibbs::backend::{BackendChoice, sampler};
+    // Blocks of 8192 heads: above the splitting threshold, so one or two chunks are swept
+    // with each block's heads spread over the threads.
+    let model = Arc::new(
+        blockgibbs::families::edwards_anderson(
+            2,
+            128,
+            blockgibbs::families::Disorder::Gaussian,
+            9,
+            0.2,
+            true,
+        )
+        .unwrap(),
+    );
+    assert!(model.node_count() / 2 >= blockgibbs::runtime::SPLIT_MIN_HEADS as usize);
+    for chains in [1, 5] {
+        let mut states = Vec::new();
+        for (choice, threads) in [
+            (BackendChoice::Reference, 1),
+            (BackendChoice::Reference, 2),
+            (BackendChoice::Jit, 1),
+            (BackendChoice::Jit, 3),
+        ] {
+            let opts = SamplerOptions {
+                chains,
+                seed: 4,
+                threads,
+                beta: 0.6,
+            };
+            let (mut s, fallback) = sampler(model.clone(), opts, Some(choice)).unwrap();
+            assert!(fallback.is_none());
+            s.sweep(3).unwrap();
+            let bits: Vec<Vec<u32>> = (0..chains)
+                .map(|c| {
+                    s.chain_state(c)
+                        .unwrap()
+                        .iter()
+                        .map(|v| v.to_bits())
+                        .collect()
+                })
+                .collect();
+            states.push(((choice, threads), bits));
+        }
+        for (what, bits) in &states[1..] {
+            assert!(
+                bits == &states[0].1,
+                "{what:?} differs from the single-threaded reference ({chains} chains)"
+            );
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! What every backend implements, and the errors a kernel can report.
 
 use blockgibbs_ir::{NodeKind, Program, UpdateRule};
+use std::ops::Range;
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -53,6 +54,34 @@ pub enum KernelError {
     },
 }
 
+/// A chunk's state buffer: `slots × lanes` values, `state[slot · lanes + lane]`.
+///
+/// A raw view, so that several threads can update disjoint heads of one block in the same
+/// buffer (see [`Backend::update_heads`]).
+#[derive(Clone, Copy, Debug)]
+pub struct StatePtr {
+    /// First value of the buffer.
+    pub ptr: *mut f32,
+    /// Number of values.
+    pub len: usize,
+}
+
+impl StatePtr {
+    /// A view of a buffer that will only be read through it.
+    pub fn read_only(values: &[f32]) -> StatePtr {
+        StatePtr {
+            ptr: values.as_ptr().cast_mut(),
+            len: values.len(),
+        }
+    }
+}
+
+// SAFETY: a `StatePtr` is only an address; the contract of `Backend::update_heads` says who
+// may write through it and when.
+unsafe impl Send for StatePtr {}
+// SAFETY: as above.
+unsafe impl Sync for StatePtr {}
+
 /// A compiled program that can update one block of a chain buffer.
 pub trait Backend: Send + Sync {
     /// Short name (`reference`, `jit`).
@@ -61,8 +90,30 @@ pub trait Backend: Send + Sync {
     /// The program this backend executes.
     fn program(&self) -> &Arc<Program>;
 
-    /// Updates every head of `block` in every lane of `state` under `rule`, reading tails
-    /// from `snapshot` when given (Jacobi superblocks) and from `state` otherwise.
+    /// Updates heads `heads` (indices within the block) of `block` in every lane of `state`
+    /// under `rule`, reading tails from `snapshot` when given (Jacobi superblocks) and from
+    /// `state` otherwise. Heads are processed in increasing order and the first failure
+    /// (lowest head, then lowest lane) is reported.
+    ///
+    /// # Safety
+    ///
+    /// `state` (and `snapshot`, if given) must be valid for `program().slot_count() ·
+    /// ctx.lanes` values, with `ctx.lanes` a multiple of 4 and `ctx.betas` holding that many
+    /// values. During the call nothing may access `state` except other calls of this method
+    /// for the same block and rule whose head ranges are disjoint from `heads` (they write only
+    /// their own heads and, blocks never holding interacting nodes, never read them), and
+    /// nothing may write `snapshot`.
+    unsafe fn update_heads(
+        &self,
+        block: usize,
+        rule: UpdateRule,
+        heads: Range<u32>,
+        state: StatePtr,
+        snapshot: Option<StatePtr>,
+        ctx: &LaneContext,
+    ) -> Result<(), KernelError>;
+
+    /// Updates every head of `block` in `state` (see [`Backend::update_heads`]).
     fn update_block(
         &self,
         block: usize,
@@ -70,5 +121,32 @@ pub trait Backend: Send + Sync {
         state: &mut [f32],
         snapshot: Option<&[f32]>,
         ctx: &LaneContext,
-    ) -> Result<(), KernelError>;
+    ) -> Result<(), KernelError> {
+        let needed = self.program().slot_count() * ctx.lanes;
+        assert!(
+            ctx.lanes.is_multiple_of(4) && ctx.betas.len() >= ctx.lanes,
+            "bad lane context"
+        );
+        assert!(
+            state.len() >= needed && snapshot.is_none_or(|s| s.len() >= needed),
+            "buffer too short"
+        );
+        let len = self.program().blocks[block].len;
+        let state = StatePtr {
+            ptr: state.as_mut_ptr(),
+            len: state.len(),
+        };
+        // SAFETY: the exclusive borrow of `state` and the shared borrow of `snapshot` cover
+        // the whole call, and their lengths were checked above.
+        unsafe {
+            self.update_heads(
+                block,
+                rule,
+                0..len,
+                state,
+                snapshot.map(StatePtr::read_only),
+                ctx,
+            )
+        }
+    }
 }

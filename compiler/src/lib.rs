@@ -15,7 +15,7 @@ pub mod random;
 mod reference;
 pub mod schedule;
 
-pub use backend::{Backend, KernelError, LaneContext};
+pub use backend::{Backend, KernelError, LaneContext, StatePtr};
 pub use colouring::{ColouringMethod, InteractionGraph};
 pub use lower::lower;
 pub use reference::ReferenceBackend;

@@ -4,11 +4,12 @@
 //! [`blockgibbs_ir::InteractionGroup`] and in [`crate::approx`].
 
 use crate::approx;
-use crate::backend::{Backend, KernelError, LaneContext};
+use crate::backend::{Backend, KernelError, LaneContext, StatePtr};
 use crate::random::{lane_word, node_key, sweep_key, uniform};
 use blockgibbs_ir::{
     BlockProgram, HeadRole, InteractionGroup, NodeKind, Power, Program, UpdateRule,
 };
+use std::ops::Range;
 use std::sync::Arc;
 
 /// Executes programs with plain Rust loops, one lane (chain) at a time.
@@ -33,12 +34,13 @@ impl Backend for ReferenceBackend {
         &self.program
     }
 
-    fn update_block(
+    unsafe fn update_heads(
         &self,
         block: usize,
         rule: UpdateRule,
-        state: &mut [f32],
-        snapshot: Option<&[f32]>,
+        heads: Range<u32>,
+        state: StatePtr,
+        snapshot: Option<StatePtr>,
         ctx: &LaneContext,
     ) -> Result<(), KernelError> {
         let block = &self.program.blocks[block];
@@ -54,27 +56,42 @@ impl Backend for ReferenceBackend {
             rest: vec![0.0; lanes],
             idx: vec![0; lanes],
         };
+        let src = TailReader {
+            ptr: snapshot.map_or(state.ptr, |s| s.ptr),
+            lanes,
+        };
         let sk = sweep_key(ctx.key, ctx.sweep);
-        for h in 0..block.len as usize {
+        for h in heads.start as usize..heads.end as usize {
             acc.fill(0.0);
-            {
-                let src: &[f32] = match snapshot {
-                    Some(s) => s,
-                    None => state,
-                };
-                for g in &block.groups {
-                    accumulate(g, h, weights, src, lanes, width, &mut acc, &mut scratch);
-                }
+            for g in &block.groups {
+                accumulate(g, h, weights, &src, width, &mut acc, &mut scratch);
             }
             let slot = block.first_slot + h as u32;
             let keys = [node_key(sk, slot, false), node_key(sk, slot, true)];
             for l in 0..lanes {
                 let params = &acc[l * width..(l + 1) * width];
                 let value = conditional_update(block, rule, params, slot, l, keys, ctx)?;
-                state[slot as usize * lanes + l] = value;
+                // SAFETY: the caller guarantees the buffer covers every slot and lane and that
+                // no one else touches this head's row during the call.
+                unsafe { state.ptr.add(slot as usize * lanes + l).write(value) };
             }
         }
         Ok(())
+    }
+}
+
+/// Reads the rows of tail slots. Tails are never heads of the block being updated, so no one
+/// writes them during the update and a row may be borrowed as a slice.
+struct TailReader {
+    ptr: *const f32,
+    lanes: usize,
+}
+
+impl TailReader {
+    fn row(&self, slot: u32) -> &[f32] {
+        // SAFETY: `update_heads`' contract: the buffer covers every slot, and tail rows are not
+        // written while the block is updated.
+        unsafe { std::slice::from_raw_parts(self.ptr.add(slot as usize * self.lanes), self.lanes) }
     }
 }
 
@@ -88,20 +105,19 @@ struct Scratch {
 /// (`acc[l·width + k]`: γ, θ_k, or η1 and η2). Each step runs over all lanes at once, but
 /// every lane sees exactly the operations of the documented order: the tail values
 /// multiplied left to right (x² as x·x), then the weight times that product.
-#[allow(clippy::too_many_arguments)]
 fn accumulate(
     g: &InteractionGroup,
     h: usize,
     weights: &[f32],
-    src: &[f32],
-    lanes: usize,
+    src: &TailReader,
     width: usize,
     acc: &mut [f32],
     scratch: &mut Scratch,
 ) {
     let arity = g.arity();
     let nc = g.cat_strides.len();
-    let row = |slot: u32| &src[slot as usize * lanes..(slot as usize + 1) * lanes];
+    let lanes = src.lanes;
+    let row = |slot: u32| src.row(slot);
     let Scratch { rest, idx } = scratch;
     for t in g.offsets[h] as usize..g.offsets[h + 1] as usize {
         let tails = &g.tails[t * arity..(t + 1) * arity];

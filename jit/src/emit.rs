@@ -25,6 +25,10 @@ pub struct KernelArgs {
     pub betas: usize,
     /// Lanes per slot (a multiple of 4).
     pub lanes: u64,
+    /// First head (index within the block) to update.
+    pub head_start: u64,
+    /// One past the last head to update.
+    pub head_end: u64,
     /// Global chain index of lane 0.
     pub first_chain: u32,
     /// [`blockgibbs_compiler::random::sweep_key`] of this call.

@@ -9,7 +9,7 @@ mod simd;
 mod terms;
 mod update;
 
-use blockgibbs_compiler::{Backend, KernelError, LaneContext};
+use blockgibbs_compiler::{Backend, KernelError, LaneContext, StatePtr};
 use blockgibbs_ir::{NodeKind, Program, UpdateRule};
 use cranelift_codegen::ir::types::{I32, I64};
 use cranelift_codegen::ir::{AbiParam, UserFuncName};
@@ -18,6 +18,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Linkage, Module, default_libcall_names};
 use emit::{KERNEL_GAUSSIAN_ERROR, KernelArgs};
+use std::ops::Range;
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -174,34 +175,33 @@ impl Backend for JitBackend {
         &self.program
     }
 
-    fn update_block(
+    unsafe fn update_heads(
         &self,
         block: usize,
         rule: UpdateRule,
-        state: &mut [f32],
-        snapshot: Option<&[f32]>,
+        heads: Range<u32>,
+        state: StatePtr,
+        snapshot: Option<StatePtr>,
         ctx: &LaneContext,
     ) -> Result<(), KernelError> {
         let kind = self.program.blocks[block].kind;
         let kernel = self.kernels[block][rule_index(rule)]
             .ok_or(KernelError::UnsupportedRule { kind, rule })?;
-        let slots = self.program.slot_count();
-        // The kernel indexes `state[slot · lanes + lane]` for slots < slot_count and lanes in
-        // groups of four: check the buffers once here, so the kernel needs no bounds checks.
-        assert!(ctx.lanes.is_multiple_of(4) && ctx.betas.len() >= ctx.lanes);
-        assert!(state.len() >= slots * ctx.lanes);
-        assert!(snapshot.is_none_or(|s| s.len() >= slots * ctx.lanes));
+        let heads = heads.start.min(heads.end)..heads.end.min(self.program.blocks[block].len);
         let mut args = KernelArgs {
-            state: state.as_mut_ptr() as usize,
-            src: snapshot.map_or(state.as_ptr() as usize, |s| s.as_ptr() as usize),
+            state: state.ptr as usize,
+            src: snapshot.map_or(state.ptr as usize, |s| s.ptr as usize),
             betas: ctx.betas.as_ptr() as usize,
             lanes: ctx.lanes as u64,
+            head_start: heads.start as u64,
+            head_end: heads.end as u64,
             first_chain: ctx.first_chain,
             sweep_key: blockgibbs_compiler::random::sweep_key(ctx.key, ctx.sweep),
             ..Default::default()
         };
-        // SAFETY: the buffers were checked above to cover every slot and lane the kernel
-        // touches; the program tables the kernel reads are owned by `self.program`.
+        // SAFETY: the caller guarantees the buffers cover every slot and lane the kernel
+        // touches and that no one else writes the heads of `heads`; the program tables the
+        // kernel reads are owned by `self.program`.
         let code = unsafe { kernel(&mut args) };
         if code != KERNEL_GAUSSIAN_ERROR {
             return Ok(());

@@ -16,6 +16,6 @@ pub use error::RuntimeError;
 pub use observers::{
     ChainScalar, EnergyObserver, Moments, Observer, SampleCollector, ScalarObservables, StateView,
 };
-pub use sampler::{Sampler, SamplerOptions};
+pub use sampler::{SPLIT_MIN_HEADS, Sampler, SamplerOptions};
 pub use schedule::SamplingSchedule;
 pub use stats::{BatchMeans, Estimate};

@@ -4,7 +4,7 @@ use crate::error::RuntimeError;
 use crate::observers::{Observer, StateView};
 use crate::schedule::SamplingSchedule;
 use crate::state::{ChainState, Chunk};
-use blockgibbs_compiler::{Backend, KernelError, LaneContext, ReferenceBackend};
+use blockgibbs_compiler::{Backend, KernelError, LaneContext, ReferenceBackend, StatePtr};
 use blockgibbs_ir::{Model, NodeId, NodeKind, Program, UpdateRule};
 use rand::{RngCore, SeedableRng};
 use rayon::prelude::*;
@@ -247,9 +247,24 @@ impl Sampler {
     }
 
     /// Runs `n` sweeps on every chain.
+    ///
+    /// With at least as many 16-chain chunks as threads, each thread sweeps whole chunks.
+    /// With fewer (few chains on a big graph), every large block's heads are split across the
+    /// threads instead, one block at a time; the results are the same bit for bit.
     pub fn sweep(&mut self, n: u64) -> Result<(), RuntimeError> {
         if n == 0 {
             return Ok(());
+        }
+        let threads = self.pool.current_num_threads();
+        let largest = self
+            .program()
+            .blocks
+            .iter()
+            .map(|b| b.len)
+            .max()
+            .unwrap_or(0);
+        if threads > 1 && self.state.chunks.len() < threads && largest >= SPLIT_MIN_HEADS {
+            return self.sweep_split_heads(n);
         }
         let backend = &*self.backend;
         let rules = &self.rules;
@@ -271,6 +286,60 @@ impl Sampler {
         {
             None => Ok(()),
             Some((e, chunk)) => Err(self.locate_error(e, chunk.first_chain as usize)),
+        }
+    }
+
+    /// [`Sampler::sweep`] for few chunks: each block's heads split across the threads.
+    fn sweep_split_heads(&mut self, n: u64) -> Result<(), RuntimeError> {
+        let backend = &*self.backend;
+        let program = backend.program().clone();
+        let threads = self.pool.current_num_threads();
+        let (key, start) = (self.key, self.sweep);
+        let mut failure = None;
+        'sweeps: for sweep in start..start + n {
+            for chunk in &mut self.state.chunks {
+                let Chunk {
+                    first_chain,
+                    lanes,
+                    values,
+                    betas,
+                    ..
+                } = chunk;
+                let ctx = LaneContext {
+                    lanes: *lanes,
+                    first_chain: *first_chain,
+                    betas,
+                    key,
+                    sweep,
+                };
+                for sb in &program.superblocks {
+                    let snapshot = sb.needs_snapshot.then(|| values.clone());
+                    for b in sb.blocks.clone() {
+                        let result = update_block_split(
+                            backend,
+                            b,
+                            self.rules[b],
+                            values,
+                            snapshot.as_deref(),
+                            &ctx,
+                            threads,
+                            &self.pool,
+                        );
+                        if let Err(e) = result {
+                            failure = Some((e, *first_chain as usize));
+                            self.sweep = sweep + 1;
+                            break 'sweeps;
+                        }
+                    }
+                }
+            }
+        }
+        match failure {
+            None => {
+                self.sweep = start + n;
+                Ok(())
+            }
+            Some((e, first_chain)) => Err(self.locate_error(e, first_chain)),
         }
     }
 
@@ -372,6 +441,49 @@ impl Sampler {
             },
         }
     }
+}
+
+/// Blocks with fewer heads are not split: the fork-join would cost more than it saves.
+pub const SPLIT_MIN_HEADS: u32 = 4096;
+
+/// Updates one block of one chunk with its heads split into one contiguous range per thread.
+#[allow(clippy::too_many_arguments)]
+fn update_block_split(
+    backend: &dyn Backend,
+    block: usize,
+    rule: UpdateRule,
+    values: &mut [f32],
+    snapshot: Option<&[f32]>,
+    ctx: &LaneContext,
+    threads: usize,
+    pool: &rayon::ThreadPool,
+) -> Result<(), KernelError> {
+    let len = backend.program().blocks[block].len;
+    if len < SPLIT_MIN_HEADS {
+        return backend.update_block(block, rule, values, snapshot, ctx);
+    }
+    let needed = backend.program().slot_count() * ctx.lanes;
+    assert!(values.len() >= needed && snapshot.is_none_or(|s| s.len() >= needed));
+    let state = StatePtr {
+        ptr: values.as_mut_ptr(),
+        len: values.len(),
+    };
+    let snap = snapshot.map(StatePtr::read_only);
+    let parts = threads as u32;
+    let ranges: Vec<std::ops::Range<u32>> = (0..parts)
+        .map(|p| len * p / parts..len * (p + 1) / parts)
+        .collect();
+    let results: Vec<Result<(), KernelError>> = pool.install(|| {
+        ranges
+            .into_par_iter()
+            // SAFETY: `values` is borrowed exclusively and `snapshot` shared for the whole
+            // call, both cover every slot and lane (checked above), and the ranges are
+            // disjoint heads of one block, which is what `update_heads` allows concurrently.
+            .map(|r| unsafe { backend.update_heads(block, rule, r, state, snap, ctx) })
+            .collect()
+    });
+    // The lowest range's error is the one a single thread would have met first.
+    results.into_iter().collect()
 }
 
 /// One sweep of one chunk: superblocks in order, blocks within a superblock reading the
