@@ -274,7 +274,18 @@ impl Sampler {
                 .chunks
                 .par_iter_mut()
                 .map(|chunk| {
-                    (start..start + n).try_for_each(|s| sweep_chunk(backend, rules, chunk, key, s))
+                    (start..start + n).try_for_each(|s| {
+                        sweep_chunk(
+                            backend,
+                            rules,
+                            chunk,
+                            key,
+                            s,
+                            |b, rule, values, snapshot, ctx| {
+                                backend.update_block(b, rule, values, snapshot, ctx)
+                            },
+                        )
+                    })
                 })
                 .collect()
         });
@@ -292,55 +303,24 @@ impl Sampler {
     /// [`Sampler::sweep`] for few chunks: each block's heads split across the threads.
     fn sweep_split_heads(&mut self, n: u64) -> Result<(), RuntimeError> {
         let backend = &*self.backend;
-        let program = backend.program().clone();
-        let threads = self.pool.current_num_threads();
+        let (rules, pool) = (&self.rules, &self.pool);
+        let threads = pool.current_num_threads();
+        let split =
+            |b: usize, rule, values: &mut [f32], snapshot: Option<&[f32]>, ctx: &LaneContext| {
+                update_block_split(backend, b, rule, values, snapshot, ctx, threads, pool)
+            };
         let (key, start) = (self.key, self.sweep);
-        let mut failure = None;
-        'sweeps: for sweep in start..start + n {
+        for sweep in start..start + n {
             for chunk in &mut self.state.chunks {
-                let Chunk {
-                    first_chain,
-                    lanes,
-                    values,
-                    betas,
-                    ..
-                } = chunk;
-                let ctx = LaneContext {
-                    lanes: *lanes,
-                    first_chain: *first_chain,
-                    betas,
-                    key,
-                    sweep,
-                };
-                for sb in &program.superblocks {
-                    let snapshot = sb.needs_snapshot.then(|| values.clone());
-                    for b in sb.blocks.clone() {
-                        let result = update_block_split(
-                            backend,
-                            b,
-                            self.rules[b],
-                            values,
-                            snapshot.as_deref(),
-                            &ctx,
-                            threads,
-                            &self.pool,
-                        );
-                        if let Err(e) = result {
-                            failure = Some((e, *first_chain as usize));
-                            self.sweep = sweep + 1;
-                            break 'sweeps;
-                        }
-                    }
+                if let Err(e) = sweep_chunk(backend, rules, chunk, key, sweep, split) {
+                    let first = chunk.first_chain as usize;
+                    self.sweep = sweep + 1;
+                    return Err(self.locate_error(e, first));
                 }
             }
         }
-        match failure {
-            None => {
-                self.sweep = start + n;
-                Ok(())
-            }
-            Some((e, first_chain)) => Err(self.locate_error(e, first_chain)),
-        }
+        self.sweep = start + n;
+        Ok(())
     }
 
     /// Runs `schedule`, feeding every observer at every observation.
@@ -487,13 +467,21 @@ fn update_block_split(
 }
 
 /// One sweep of one chunk: superblocks in order, blocks within a superblock reading the
-/// pre-superblock state when they interact.
+/// pre-superblock state when they interact. `update` runs one block (whole, or split across
+/// threads).
 fn sweep_chunk(
     backend: &dyn Backend,
     rules: &[UpdateRule],
     chunk: &mut Chunk,
     key: [u32; 2],
     sweep: u64,
+    update: impl Fn(
+        usize,
+        UpdateRule,
+        &mut [f32],
+        Option<&[f32]>,
+        &LaneContext,
+    ) -> Result<(), KernelError>,
 ) -> Result<(), KernelError> {
     let Chunk {
         first_chain,
@@ -512,7 +500,7 @@ fn sweep_chunk(
     for sb in &backend.program().superblocks {
         let snapshot = sb.needs_snapshot.then(|| values.clone());
         for b in sb.blocks.clone() {
-            backend.update_block(b, rules[b], values, snapshot.as_deref(), &ctx)?;
+            update(b, rules[b], values, snapshot.as_deref(), &ctx)?;
         }
     }
     Ok(())
