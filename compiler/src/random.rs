@@ -5,7 +5,7 @@
 //!   [`sweep_key`] per kernel call, a scalar [`node_key`] per head, and one vector
 //!   [`lane_word`] per lane — about ten integer instructions per four chains, which is what
 //!   lets a SIMD kernel stay within a few nanoseconds per update. Its streams are checked with
-//!   dieharder (see BENCHMARKS.md) and by the exact-distribution tests.
+//!   dieharder (see RNG.md) and by the exact-distribution tests.
 //! - Initial states use Philox4x32-10 (Salmon et al., SC'11; passes BigCrush) addressed by
 //!   `[chain, slot, 0, 1<<31]`: drawn once, so its cost does not matter.
 
