@@ -22,11 +22,12 @@
 pub mod backend;
 pub mod cli;
 pub mod families;
-pub mod lattice;
 pub mod model_file;
 pub mod output;
 
 pub use blockgibbs_compiler as compiler;
+pub use blockgibbs_models as models;
+pub use blockgibbs_models::lattice;
 pub use blockgibbs_ir as ir;
 pub use blockgibbs_runtime as runtime;
 
