@@ -2,6 +2,9 @@
 //! [`Program`] becomes one fused native kernel over f32x4 lane groups (chains innermost), the
 //! instruction-for-instruction mirror of the [`blockgibbs_compiler::ReferenceBackend`]: for
 //! the same seed both backends produce bit-identical states.
+//!
+//! Setting `BLOCKGIBBS_JIT_DUMP` prints every kernel's Cranelift IR on stderr as it is
+//! compiled (for profiling and for bug reports).
 
 mod emit;
 mod plan;
@@ -134,6 +137,9 @@ impl JitBackend {
                     let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
                     emit::emit_kernel(&mut b, &program, block, rule);
                     b.finalize(frontend);
+                }
+                if std::env::var_os("BLOCKGIBBS_JIT_DUMP").is_some() {
+                    eprintln!("== {name}\n{}", ctx.func.display());
                 }
                 module
                     .define_function(id, &mut ctx)

@@ -5,7 +5,7 @@
 use blockgibbs_compiler::{approx, random};
 use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::types::{F32X4, I32, I32X4};
-use cranelift_codegen::ir::{Endianness, InstBuilder, MemFlagsData, Value};
+use cranelift_codegen::ir::{ConstantData, Endianness, InstBuilder, MemFlagsData, Value};
 use cranelift_frontend::FunctionBuilder;
 
 /// Emission helpers over one function builder.
@@ -14,16 +14,23 @@ pub(crate) struct Simd<'a, 'b> {
 }
 
 impl Simd<'_, '_> {
-    /// A splat f32x4 constant.
+    /// A splat f32x4 constant, loaded whole from the constant pool (one instruction, where
+    /// `f32const` + `splat` would cost a scalar load and a shuffle inside every loop).
     pub fn f(&mut self, x: f32) -> Value {
-        let s = self.b.ins().f32const(x);
-        self.b.ins().splat(F32X4, s)
+        self.pool(F32X4, x.to_bits())
     }
 
     /// A splat i32x4 constant.
     pub fn i(&mut self, x: u32) -> Value {
-        let s = self.b.ins().iconst(I32, x as i32 as i64);
-        self.b.ins().splat(I32X4, s)
+        self.pool(I32X4, x)
+    }
+
+    fn pool(&mut self, ty: cranelift_codegen::ir::Type, bits: u32) -> Value {
+        let bytes: Vec<u8> = std::iter::repeat_n(bits.to_le_bytes(), 4)
+            .flatten()
+            .collect();
+        let c = self.b.func.dfg.constants.insert(ConstantData::from(bytes));
+        self.b.ins().vconst(ty, c)
     }
 
     /// Reinterprets a vector as another vector type of the same width.

@@ -280,6 +280,22 @@ fn indexed_weights(
             }
             let idx = idx.expect("folded indexed weights have categorical tails");
             let combos: usize = tail_dims.iter().map(|&d| d as usize).product();
+            if is_diagonal(table, plan.head_values, combos) {
+                // Potts-like δ tables: w_k = [c = k] · W_kk, one compare and one mask per k.
+                // Off-diagonal entries are +0.0, exactly what the mask yields.
+                return (0..plan.head_values)
+                    .map(|k| {
+                        let kv = b.ins().iconst(I32, k as i64);
+                        let kv = b.ins().splat(I32X4, kv);
+                        let eq = b.ins().icmp(IntCC::Equal, idx, kv);
+                        let mut s = Simd { b: &mut *b };
+                        let diag = s.f(table[k * combos + k]);
+                        let diag_bits = s.cast(I32X4, diag);
+                        let w = s.b.ins().band(eq, diag_bits);
+                        s.cast(F32X4, w)
+                    })
+                    .collect();
+            }
             let masks: Vec<Value> = (1..combos)
                 .map(|c| {
                     let cv = b.ins().iconst(I32, c as i64);
@@ -336,4 +352,11 @@ fn indexed_weights(
                 .collect()
         }
     }
+}
+
+/// Whether a folded `[head_values × combos]` table is square with +0.0 off the diagonal.
+fn is_diagonal(table: &[f32], head_values: usize, combos: usize) -> bool {
+    head_values == combos
+        && (0..head_values)
+            .all(|k| (0..combos).all(|c| c == k || table[k * combos + c].to_bits() == 0))
 }
