@@ -4,9 +4,6 @@
 
 use crate::lattice;
 use blockgibbs_ir::{Model, ModelBuilder, ModelError, NodeKind};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Normal};
 
 fn invalid(field: &str, reason: impl Into<String>) -> ModelError {
     ModelError::InvalidParameter {
@@ -39,33 +36,8 @@ fn check_finite(field: &str, v: f32) -> Result<(), ModelError> {
     }
 }
 
-/// Distribution of random couplings in disordered models.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Disorder {
-    /// J ~ N(0, 1).
-    Gaussian,
-    /// J = ±1 with equal probability.
-    PlusMinus,
-}
-
-fn draw_couplings(n: usize, disorder: Disorder, scale: f32, seed: u64) -> Vec<f32> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    match disorder {
-        Disorder::Gaussian => {
-            let normal = Normal::new(0.0f32, 1.0).expect("unit normal");
-            (0..n).map(|_| scale * normal.sample(&mut rng)).collect()
-        }
-        Disorder::PlusMinus => (0..n)
-            .map(|_| {
-                if rand::Rng::random::<bool>(&mut rng) {
-                    scale
-                } else {
-                    -scale
-                }
-            })
-            .collect(),
-    }
-}
+pub use blockgibbs_models::Disorder;
+use blockgibbs_models::ising::draw_couplings;
 
 /// Spins on the given edges with couplings `j[e]` and a uniform field `h`:
 /// H = −Σ J_e s_a s_b − h Σ s.

@@ -26,9 +26,9 @@ pub mod model_file;
 pub mod output;
 
 pub use blockgibbs_compiler as compiler;
+pub use blockgibbs_ir as ir;
 pub use blockgibbs_models as models;
 pub use blockgibbs_models::lattice;
-pub use blockgibbs_ir as ir;
 pub use blockgibbs_runtime as runtime;
 
 /// Everything a typical user needs, in one import.

@@ -1,5 +1,27 @@
 //! blockgibbs-models: what users come to sample and train, built on the runtime.
 //!
 //! - [`lattice`]: edge lists of square, cubic and triangular lattices.
+//! - [`ising`]: THRML's `IsingEBM` (lattices, Edwards–Anderson, SK), `PottsEBM`, `hinton_init`.
+//! - [`training`]: `estimate_moments`, `IsingTrainingSpec`, `estimate_kl_grad`.
+//! - [`optim`]: SGD, momentum and Adam with learning-rate schedules.
+//! - [`tempering`]: parallel tempering (replica exchange) and simulated annealing.
+//! - [`rbm`]: binary RBMs: exact log-likelihood, AIS, pseudo-likelihood, reconstruction.
 
+pub mod ising;
 pub mod lattice;
+pub mod optim;
+pub mod rbm;
+pub mod tempering;
+pub mod training;
+
+pub use ising::{Disorder, HintonRule, IsingEBM, IsingError, PottsEBM, hinton_init};
+pub use optim::{IsingOptimizer, LrSchedule, Method, Optimizer};
+pub use rbm::{BinaryRbm, RbmError};
+pub use tempering::{
+    AnnealingResult, AnnealingSchedule, BetaLadder, PairStats, ParallelTempering, SwapEvent,
+    TemperingError, TemperingOptions, anneal,
+};
+pub use training::{
+    InitMode, IsingMoments, IsingTrainingSpec, KlGrad, SamplerFactory, SamplingOptions,
+    estimate_kl_grad, estimate_moments, estimate_moments_clamped,
+};

@@ -1,0 +1,430 @@
+//! THRML's Ising training API: [`estimate_moments`], [`IsingTrainingSpec`] and
+//! [`estimate_kl_grad`].
+//!
+//! Sign convention (THRML's): [`estimate_kl_grad`] returns the gradient of
+//! KL(data ‖ model) = const − E_data[log p(v)], i.e. of the average negative log-likelihood
+//! of the data (marginal over the free nodes), with respect to the couplings J and biases b:
+//!
+//! ∂/∂J_ij = −β (⟨s_i s_j⟩₊ − ⟨s_i s_j⟩₋),  ∂/∂b_i = −β (⟨s_i⟩₊ − ⟨s_i⟩₋),
+//!
+//! where ⟨·⟩₊ is the positive phase (data nodes clamped to each example, averaged over the
+//! data) and ⟨·⟩₋ the negative phase (the model, with only conditioning nodes clamped). A
+//! descent step `θ ← θ − η ∂` therefore increases the likelihood.
+
+use crate::ising::{HintonRule, IsingEBM, IsingError, check_nodes, hinton_init, invalid};
+use blockgibbs_ir::{Model, NodeId};
+use blockgibbs_runtime::{Moments, RuntimeError, Sampler, SamplerOptions, SamplingSchedule};
+use std::fmt;
+use std::sync::Arc;
+
+/// Builds a sampler for a model: the hook by which a caller picks the backend (for example a
+/// JIT backend). The default is [`Sampler::reference`].
+pub type SamplerFactory =
+    dyn Fn(Arc<Model>, SamplerOptions) -> Result<Sampler, RuntimeError> + Send + Sync;
+
+/// How the free nodes of every chain start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum InitMode {
+    /// The sampler's own uniformly random initial state.
+    #[default]
+    Uniform,
+    /// Independent spins from [`hinton_init`] with the given rule.
+    Hinton(HintonRule),
+}
+
+/// How one sampling phase is run: chain count, seed, threads, initial state and backend.
+#[derive(Clone)]
+pub struct SamplingOptions {
+    /// Chains (in a phase with clamped data: chains per data example).
+    pub chains: usize,
+    /// Seed of the sampler and of the initial state.
+    pub seed: u64,
+    /// Worker threads; 0 means one per core.
+    pub threads: usize,
+    /// Initial state of the free nodes.
+    pub init: InitMode,
+    /// Sampler constructor; `None` uses the reference backend.
+    pub factory: Option<Arc<SamplerFactory>>,
+}
+
+impl Default for SamplingOptions {
+    fn default() -> Self {
+        SamplingOptions {
+            chains: 16,
+            seed: 0,
+            threads: 0,
+            init: InitMode::Uniform,
+            factory: None,
+        }
+    }
+}
+
+impl fmt::Debug for SamplingOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SamplingOptions")
+            .field("chains", &self.chains)
+            .field("seed", &self.seed)
+            .field("threads", &self.threads)
+            .field("init", &self.init)
+            .field("factory", &self.factory.as_ref().map(|_| "custom"))
+            .finish()
+    }
+}
+
+/// First and second moments estimated by sampling (or computed from data).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct IsingMoments {
+    /// ⟨s_i⟩ for each requested node, in request order.
+    pub node_means: Vec<f64>,
+    /// ⟨s_i s_j⟩ for each requested edge, in request order.
+    pub edge_means: Vec<f64>,
+    /// Number of (observation, chain) draws averaged (data examples when computed directly).
+    pub draws: u64,
+}
+
+fn check_edge_list(field: &str, n: usize, edges: &[(u32, u32)]) -> Result<(), IsingError> {
+    for (index, &(a, b)) in edges.iter().enumerate() {
+        for node in [a, b] {
+            if node as usize >= n {
+                return Err(IsingError::IndexOutOfRange {
+                    field: field.to_string(),
+                    index,
+                    node,
+                    nodes: n,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// THRML's `estimate_moments`: ⟨s_i⟩ for `nodes` and ⟨s_i s_j⟩ for `edges` under the model
+/// (no clamping), from `options.chains` chains run with `schedule` at β = `ebm.beta()`.
+pub fn estimate_moments(
+    ebm: &IsingEBM,
+    nodes: &[u32],
+    edges: &[(u32, u32)],
+    schedule: &SamplingSchedule,
+    options: &SamplingOptions,
+) -> Result<IsingMoments, IsingError> {
+    estimate_moments_clamped(ebm, nodes, edges, schedule, options, &[], &[])
+}
+
+/// [`estimate_moments`] with `clamped` nodes held at given values: `values[g]` (one value
+/// per clamped node) is the clamping of group g, and each group gets `options.chains`
+/// chains; the moments average over all groups equally. With no clamped nodes, pass empty
+/// slices.
+pub fn estimate_moments_clamped(
+    ebm: &IsingEBM,
+    nodes: &[u32],
+    edges: &[(u32, u32)],
+    schedule: &SamplingSchedule,
+    options: &SamplingOptions,
+    clamped: &[u32],
+    values: &[Vec<f32>],
+) -> Result<IsingMoments, IsingError> {
+    let n = ebm.node_count();
+    check_nodes("nodes", n, nodes)?;
+    check_edge_list("edges", n, edges)?;
+    check_nodes("clamped", n, clamped)?;
+    check_distinct("clamped", n, clamped)?;
+    if schedule.samples == 0 {
+        return Err(invalid("schedule.samples", "must be at least 1"));
+    }
+    if options.chains == 0 {
+        return Err(invalid("chains", "must be at least 1"));
+    }
+    check_rows("values", clamped.len(), values)?;
+    if !clamped.is_empty() && values.is_empty() {
+        return Err(invalid(
+            "values",
+            "clamped nodes need at least one row of values",
+        ));
+    }
+    let groups = values.len().max(1);
+    let per = options.chains;
+    let total = groups
+        .checked_mul(per)
+        .ok_or_else(|| invalid("chains", "chain count overflows"))?;
+    let model = Arc::new(ebm.to_model(clamped)?);
+    let sampler_options = SamplerOptions {
+        chains: total,
+        seed: options.seed,
+        threads: options.threads,
+        beta: ebm.beta(),
+    };
+    let mut sampler = match &options.factory {
+        Some(f) => f(model, sampler_options)?,
+        None => Sampler::reference(model, sampler_options)?,
+    };
+    if let InitMode::Hinton(rule) = options.init {
+        let mut is_clamped = vec![false; n];
+        for &c in clamped {
+            is_clamped[c as usize] = true;
+        }
+        let free: Vec<u32> = (0..n as u32).filter(|&i| !is_clamped[i as usize]).collect();
+        let init = hinton_init(
+            ebm,
+            &free,
+            total,
+            rule,
+            options.seed ^ 0x9e37_79b9_7f4a_7c15,
+        )?;
+        for (chain, row) in init.iter().enumerate() {
+            for (&node, &v) in free.iter().zip(row) {
+                sampler.set_value(NodeId(node), chain, v)?;
+            }
+        }
+    }
+    for (g, row) in values.iter().enumerate() {
+        for chain in g * per..(g + 1) * per {
+            for (&node, &v) in clamped.iter().zip(row) {
+                sampler.set_clamped(NodeId(node), chain, v)?;
+            }
+        }
+    }
+    let mut moments = Moments::new(
+        nodes.iter().map(|&i| NodeId(i)).collect(),
+        edges.iter().map(|&(a, b)| (NodeId(a), NodeId(b))).collect(),
+    );
+    sampler.run(schedule, &mut [&mut moments])?;
+    Ok(IsingMoments {
+        node_means: moments.means(),
+        edge_means: moments.pair_means(),
+        draws: moments.count(),
+    })
+}
+
+/// Checks that every row has `width` entries, all ±1.
+fn check_rows(field: &str, width: usize, rows: &[Vec<f32>]) -> Result<(), IsingError> {
+    for (r, row) in rows.iter().enumerate() {
+        if row.len() != width {
+            return Err(IsingError::LengthMismatch {
+                field: format!("{field}[{r}]"),
+                expected: width,
+                found: row.len(),
+            });
+        }
+        if let Some(k) = row.iter().position(|&v| v != 1.0 && v != -1.0) {
+            return Err(invalid(
+                &format!("{field}[{r}][{k}]"),
+                format!("{} is not a spin value (±1)", row[k]),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_distinct(field: &str, n: usize, nodes: &[u32]) -> Result<(), IsingError> {
+    let mut seen = vec![false; n];
+    for (index, &i) in nodes.iter().enumerate() {
+        if std::mem::replace(&mut seen[i as usize], true) {
+            return Err(invalid(
+                &format!("{field}[{index}]"),
+                format!("node {i} is listed twice (or in two roles)"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// THRML's `IsingTrainingSpec`: which nodes are data, which are conditioning inputs, and
+/// how the two phases of [`estimate_kl_grad`] sample.
+///
+/// Positive phase: data and conditioning nodes clamped to each example, `positive.chains`
+/// chains per example, run with `schedule_positive` (skipped, with moments computed from the
+/// data directly, when no node is left free). Negative phase: conditioning nodes clamped to
+/// each example (`negative.chains` chains per example) or, without conditioning nodes,
+/// `negative.chains` free chains, run with `schedule_negative`.
+#[derive(Clone, Debug)]
+pub struct IsingTrainingSpec {
+    /// Nodes observed in the data (columns of the data rows, in this order).
+    pub data_nodes: Vec<u32>,
+    /// Nodes clamped in both phases to per-example inputs (may be empty).
+    pub conditioning_nodes: Vec<u32>,
+    /// Schedule of the positive (clamped) phase.
+    pub schedule_positive: SamplingSchedule,
+    /// Schedule of the negative (model) phase.
+    pub schedule_negative: SamplingSchedule,
+    /// Sampling options of the positive phase (chains per example).
+    pub positive: SamplingOptions,
+    /// Sampling options of the negative phase.
+    pub negative: SamplingOptions,
+}
+
+impl IsingTrainingSpec {
+    /// A spec with default sampling options; checks that data and conditioning nodes are in
+    /// range of `ebm` and distinct.
+    pub fn new(
+        ebm: &IsingEBM,
+        data_nodes: Vec<u32>,
+        conditioning_nodes: Vec<u32>,
+        schedule_positive: SamplingSchedule,
+        schedule_negative: SamplingSchedule,
+    ) -> Result<IsingTrainingSpec, IsingError> {
+        let spec = IsingTrainingSpec {
+            data_nodes,
+            conditioning_nodes,
+            schedule_positive,
+            schedule_negative,
+            positive: SamplingOptions::default(),
+            negative: SamplingOptions {
+                seed: 1,
+                ..SamplingOptions::default()
+            },
+        };
+        spec.validate(ebm)?;
+        Ok(spec)
+    }
+
+    /// Checks the spec against a model.
+    pub fn validate(&self, ebm: &IsingEBM) -> Result<(), IsingError> {
+        let n = ebm.node_count();
+        check_nodes("data_nodes", n, &self.data_nodes)?;
+        check_nodes("conditioning_nodes", n, &self.conditioning_nodes)?;
+        let all: Vec<u32> = self.clamped_positive();
+        check_distinct("data_nodes+conditioning_nodes", n, &all)?;
+        if self.data_nodes.is_empty() {
+            return Err(invalid(
+                "data_nodes",
+                "training needs at least one data node",
+            ));
+        }
+        Ok(())
+    }
+
+    fn clamped_positive(&self) -> Vec<u32> {
+        let mut all = self.data_nodes.clone();
+        all.extend_from_slice(&self.conditioning_nodes);
+        all
+    }
+}
+
+/// What [`estimate_kl_grad`] returns: the gradients and both phases' moments over all nodes
+/// (biases, in node order) and all edges of the model (weights, in edge order).
+#[derive(Clone, Debug, PartialEq)]
+pub struct KlGrad {
+    /// ∂KL/∂J_e = −β(⟨s_i s_j⟩₊ − ⟨s_i s_j⟩₋), one per edge.
+    pub weights: Vec<f64>,
+    /// ∂KL/∂b_i = −β(⟨s_i⟩₊ − ⟨s_i⟩₋), one per node.
+    pub biases: Vec<f64>,
+    /// Positive-phase moments.
+    pub positive: IsingMoments,
+    /// Negative-phase moments.
+    pub negative: IsingMoments,
+}
+
+/// THRML's `estimate_kl_grad`: the gradient of KL(data ‖ model) (the mean negative
+/// log-likelihood of `data` up to a constant) with respect to every coupling and bias of
+/// `ebm`, with the sign convention of the module docs.
+///
+/// `data[k]` holds the values (±1) of `spec.data_nodes` in example k; `conditioning[k]`
+/// those of `spec.conditioning_nodes` (pass `&[]` when there are none).
+pub fn estimate_kl_grad(
+    ebm: &IsingEBM,
+    spec: &IsingTrainingSpec,
+    data: &[Vec<f32>],
+    conditioning: &[Vec<f32>],
+) -> Result<KlGrad, IsingError> {
+    spec.validate(ebm)?;
+    if data.is_empty() {
+        return Err(invalid("data", "needs at least one example"));
+    }
+    check_rows("data", spec.data_nodes.len(), data)?;
+    let conditioned = !spec.conditioning_nodes.is_empty();
+    if conditioned {
+        check_rows("conditioning", spec.conditioning_nodes.len(), conditioning)?;
+        if conditioning.len() != data.len() {
+            return Err(IsingError::LengthMismatch {
+                field: "conditioning".into(),
+                expected: data.len(),
+                found: conditioning.len(),
+            });
+        }
+    } else if !conditioning.is_empty() {
+        return Err(invalid(
+            "conditioning",
+            "values given but the spec has no conditioning nodes",
+        ));
+    }
+    let n = ebm.node_count();
+    let nodes: Vec<u32> = (0..n as u32).collect();
+    let edges = ebm.edges();
+    let clamped = spec.clamped_positive();
+    let rows: Vec<Vec<f32>> = data
+        .iter()
+        .enumerate()
+        .map(|(k, d)| {
+            let mut row = d.clone();
+            if conditioned {
+                row.extend_from_slice(&conditioning[k]);
+            }
+            row
+        })
+        .collect();
+    let positive = if clamped.len() == n {
+        moments_from_data(n, edges, &clamped, &rows)
+    } else {
+        estimate_moments_clamped(
+            ebm,
+            &nodes,
+            edges,
+            &spec.schedule_positive,
+            &spec.positive,
+            &clamped,
+            &rows,
+        )?
+    };
+    let negative = if conditioned {
+        estimate_moments_clamped(
+            ebm,
+            &nodes,
+            edges,
+            &spec.schedule_negative,
+            &spec.negative,
+            &spec.conditioning_nodes,
+            conditioning,
+        )?
+    } else {
+        estimate_moments(ebm, &nodes, edges, &spec.schedule_negative, &spec.negative)?
+    };
+    let beta = ebm.beta() as f64;
+    let diff = |p: &[f64], q: &[f64]| -> Vec<f64> {
+        p.iter().zip(q).map(|(a, b)| -beta * (a - b)).collect()
+    };
+    Ok(KlGrad {
+        weights: diff(&positive.edge_means, &negative.edge_means),
+        biases: diff(&positive.node_means, &negative.node_means),
+        positive,
+        negative,
+    })
+}
+
+/// Moments of fully observed examples: `rows[k][c]` is the value of `columns[c]`.
+fn moments_from_data(
+    n: usize,
+    edges: &[(u32, u32)],
+    columns: &[u32],
+    rows: &[Vec<f32>],
+) -> IsingMoments {
+    let mut state = vec![0.0f64; n];
+    let mut node_sum = vec![0.0f64; n];
+    let mut edge_sum = vec![0.0f64; edges.len()];
+    for row in rows {
+        for (&c, &v) in columns.iter().zip(row) {
+            state[c as usize] = v as f64;
+        }
+        for (s, x) in node_sum.iter_mut().zip(&state) {
+            *s += x;
+        }
+        for (s, &(a, b)) in edge_sum.iter_mut().zip(edges) {
+            *s += state[a as usize] * state[b as usize];
+        }
+    }
+    let count = rows.len() as f64;
+    IsingMoments {
+        node_means: node_sum.iter().map(|s| s / count).collect(),
+        edge_means: edge_sum.iter().map(|s| s / count).collect(),
+        draws: rows.len() as u64,
+    }
+}
