@@ -6,7 +6,9 @@
 //! - [`optim`]: SGD, momentum and Adam with learning-rate schedules.
 //! - [`tempering`]: parallel tempering (replica exchange) and simulated annealing.
 //! - [`rbm`]: binary RBMs: exact log-likelihood, AIS, pseudo-likelihood, reconstruction.
+//! - [`io`]: save/load of every model as documented safetensors files.
 
+pub mod io;
 pub mod ising;
 pub mod lattice;
 pub mod optim;
@@ -14,6 +16,7 @@ pub mod rbm;
 pub mod tempering;
 pub mod training;
 
+pub use io::{AnyModel, ModelIo, ModelIoError};
 pub use ising::{Disorder, HintonRule, IsingEBM, IsingError, PottsEBM, hinton_init};
 pub use optim::{IsingOptimizer, LrSchedule, Method, Optimizer};
 pub use rbm::{BinaryRbm, RbmError};

@@ -69,10 +69,13 @@ pub fn average_log_likelihood_with(
             value: log_z as f32,
         });
     }
-    let sum_f: f64 = data
+    // Collected, then summed in row order: a parallel `sum` would reduce in an order that
+    // depends on work stealing and change the last bits from run to run.
+    let free: Vec<f64> = data
         .par_chunks_exact(rbm.n_visible())
         .map(|v| rbm.free_energy_visible_unchecked(v))
-        .sum();
+        .collect();
+    let sum_f: f64 = free.iter().sum();
     Ok(-sum_f / rows as f64 - log_z)
 }
 

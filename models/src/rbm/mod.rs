@@ -5,6 +5,7 @@
 //! - [`exact`]: exact `log Z` and average log-likelihood when the smaller layer has at most
 //!   [`MAX_EXACT_UNITS`] units.
 //! - [`ais`]: annealed importance sampling estimate of `log Z` for larger machines.
+//! - [`train`]: CD-k / PCD gradients, penalties, hinton / Glorot initialisation, [`fit`].
 //! - [`BinaryRbm::pseudo_log_likelihood`], [`BinaryRbm::stochastic_pseudo_log_likelihood`] and
 //!   [`BinaryRbm::reconstruction_error`].
 //!
@@ -14,6 +15,8 @@
 
 pub mod ais;
 pub mod exact;
+pub mod tap;
+pub mod train;
 
 use blockgibbs_ir::{Model, ModelBuilder, ModelError, NodeKind};
 use rand::{Rng, SeedableRng};
@@ -23,6 +26,12 @@ use thiserror::Error;
 pub use ais::{AisOptions, AisResult, BetaSchedule, ais_log_partition};
 pub use exact::{
     MAX_EXACT_UNITS, average_log_likelihood, average_log_likelihood_with, log_partition,
+};
+pub use tap::{TapError, TapGradient, TapOptions, TapOrder, TapResult};
+pub use train::{
+    EpochReport, GradientEstimate, GradientEstimator, Penalty, PhaseStats, RbmGradient, Sampling,
+    TrainError, TrainOptions, exact_gradient, exact_model_stats, fit, glorot_init, hinton_init,
+    positive_phase,
 };
 
 /// Everything that can be wrong with RBM parameters, data or evaluation settings. Each

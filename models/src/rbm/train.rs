@@ -1,0 +1,599 @@
+//! Training of [`BinaryRbm`]s by contrastive divergence (CD-k) and persistent contrastive
+//! divergence (PCD), with L2 / L1 penalties, hinton and Glorot initialisation and a
+//! mini-batch [`fit`] loop on top of [`Optimizer`] (issue 4, "Training").
+//!
+//! **Gradient.** [`GradientEstimator::estimate`] returns the gradient of the mean *negative*
+//! log-likelihood of a batch, so optimisers descend it:
+//! `∂(−mean log p)/∂W = E_model[v hᵀ] − E_data[v hᵀ]` (likewise `v` for `a`, `h` for `b`).
+//! The positive phase is Rao–Blackwellised: `E[h | v]` replaces sampled hiddens. The negative
+//! phase runs `k` block-Gibbs sweeps `v → h → v` and is Rao–Blackwellised in its last layer:
+//! its statistics use the final visible samples `v⁻` and `E[h | v⁻]`.
+//!
+//! **Chains.** CD-k starts one chain at every example of the batch. PCD keeps
+//! [`Sampling::Pcd::chains`] persistent fantasy particles across calls, initialised with
+//! independent uniform bits on first use.
+//!
+//! **Sampler choice.** The Gibbs sweeps are implemented directly in Rust with one seeded
+//! ChaCha8 stream per estimator (chains updated in order), as in [`super::ais`], not through
+//! the blockgibbs runtime: the parameters change after every optimiser step, and rebuilding
+//! and compiling a [`blockgibbs_ir::Model`] per step would cost more than the sweeps. The
+//! conditionals are the exact ones of the RBM (`σ(b + Wᵀv)`, `σ(a + Wh)`), computed in `f64`;
+//! results are deterministic for a given seed.
+//!
+//! **Penalties.** [`Penalty`] adds `l2 · W + l1 · sign(W)` (with `sign(0) = 0`) to the weight
+//! gradient, i.e. the gradient of `l2/2 ‖W‖² + l1 ‖W‖₁`; biases are not penalised.
+
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal, Uniform};
+use thiserror::Error;
+
+use super::{BinaryRbm, MAX_EXACT_UNITS, RbmError, sigmoid};
+use crate::ising::IsingError;
+use crate::optim::{LrSchedule, Method, Optimizer};
+
+/// What can go wrong when estimating gradients or training.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum TrainError {
+    /// Bad data or parameters (shape, non-binary, non-finite, …).
+    #[error(transparent)]
+    Rbm(#[from] RbmError),
+    /// The optimiser rejected its settings or a step (e.g. a NaN learning rate); boxed.
+    #[error("optimiser: {0}")]
+    Optimizer(Box<IsingError>),
+    /// An invalid training or sampling option.
+    #[error("training option `{field}`: {reason}")]
+    InvalidOption {
+        /// The option at fault.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl From<IsingError> for TrainError {
+    fn from(e: IsingError) -> Self {
+        TrainError::Optimizer(Box::new(e))
+    }
+}
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> TrainError {
+    TrainError::InvalidOption {
+        field,
+        reason: reason.into(),
+    }
+}
+
+/// How the negative phase is sampled.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Sampling {
+    /// Contrastive divergence: one chain per batch example, started at it, `k` sweeps.
+    Cd {
+        /// Gibbs sweeps per estimate (≥ 1).
+        k: usize,
+    },
+    /// Persistent contrastive divergence: `chains` fantasy particles carried across calls,
+    /// advanced `k` sweeps per estimate.
+    Pcd {
+        /// Gibbs sweeps per estimate (≥ 1).
+        k: usize,
+        /// Number of persistent chains (≥ 1).
+        chains: usize,
+    },
+}
+
+impl Sampling {
+    fn validate(&self) -> Result<(), TrainError> {
+        let (k, chains) = match *self {
+            Sampling::Cd { k } => (k, 1),
+            Sampling::Pcd { k, chains } => (k, chains),
+        };
+        if k == 0 {
+            return Err(invalid("k", "at least one Gibbs sweep is needed"));
+        }
+        if chains == 0 {
+            return Err(invalid("chains", "PCD needs at least one chain"));
+        }
+        Ok(())
+    }
+}
+
+/// L2 (weight decay) and L1 penalties on the weights; both ≥ 0 and finite.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Penalty {
+    /// Coefficient `λ₂` of `λ₂/2 ‖W‖²` (adds `λ₂ W` to the gradient).
+    pub l2: f64,
+    /// Coefficient `λ₁` of `λ₁ ‖W‖₁` (adds `λ₁ sign(W)` to the gradient).
+    pub l1: f64,
+}
+
+impl Penalty {
+    fn validate(&self) -> Result<(), TrainError> {
+        for (field, x) in [("l2", self.l2), ("l1", self.l1)] {
+            if !(x >= 0.0 && x.is_finite()) {
+                return Err(invalid(field, format!("{x} must be finite and ≥ 0")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds the penalty gradient at `weights` to `grad` (same length).
+    fn apply(&self, weights: &[f32], grad: &mut [f64]) {
+        for (g, &w) in grad.iter_mut().zip(weights) {
+            let w = w as f64;
+            let sign = if w == 0.0 { 0.0 } else { w.signum() };
+            *g += self.l2 * w + self.l1 * sign;
+        }
+    }
+}
+
+/// Sufficient statistics of one phase: `E[v hᵀ]` (row-major `n_visible × n_hidden`),
+/// `E[v]` and `E[h]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhaseStats {
+    /// `E[v_i h_j]` at `i * n_hidden + j`.
+    pub vh: Vec<f64>,
+    /// `E[v_i]`.
+    pub v: Vec<f64>,
+    /// `E[h_j]`.
+    pub h: Vec<f64>,
+}
+
+impl PhaseStats {
+    fn zeros(nv: usize, nh: usize) -> PhaseStats {
+        PhaseStats {
+            vh: vec![0.0; nv * nh],
+            v: vec![0.0; nv],
+            h: vec![0.0; nh],
+        }
+    }
+
+    /// Adds `weight · (v hᵀ, v, h)`.
+    fn add(&mut self, v: &[f64], h: &[f64], weight: f64) {
+        let nh = h.len();
+        for (i, &vi) in v.iter().enumerate() {
+            self.v[i] += weight * vi;
+            if vi != 0.0 {
+                for (x, &hj) in self.vh[i * nh..(i + 1) * nh].iter_mut().zip(h) {
+                    *x += weight * vi * hj;
+                }
+            }
+        }
+        for (x, &hj) in self.h.iter_mut().zip(h) {
+            *x += weight * hj;
+        }
+    }
+
+    fn scale(&mut self, s: f64) {
+        for x in self.vh.iter_mut().chain(&mut self.v).chain(&mut self.h) {
+            *x *= s;
+        }
+    }
+}
+
+/// A gradient of the mean negative log-likelihood (plus penalties), split by parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RbmGradient {
+    /// `∂/∂W`, row-major like [`BinaryRbm::weights`].
+    pub weights: Vec<f64>,
+    /// `∂/∂a`.
+    pub visible_bias: Vec<f64>,
+    /// `∂/∂b`.
+    pub hidden_bias: Vec<f64>,
+}
+
+impl RbmGradient {
+    /// `negative − positive`, then the penalty at `weights`.
+    fn from_phases(
+        positive: &PhaseStats,
+        negative: &PhaseStats,
+        penalty: &Penalty,
+        weights: &[f32],
+    ) -> RbmGradient {
+        let diff = |n: &[f64], p: &[f64]| n.iter().zip(p).map(|(n, p)| n - p).collect();
+        let mut g = RbmGradient {
+            weights: diff(&negative.vh, &positive.vh),
+            visible_bias: diff(&negative.v, &positive.v),
+            hidden_bias: diff(&negative.h, &positive.h),
+        };
+        penalty.apply(weights, &mut g.weights);
+        g
+    }
+
+    /// The gradient as one vector `[W, a, b]`, the layout [`fit`] hands to [`Optimizer`].
+    pub fn flatten(&self) -> Vec<f64> {
+        let mut out = self.weights.clone();
+        out.extend_from_slice(&self.visible_bias);
+        out.extend_from_slice(&self.hidden_bias);
+        out
+    }
+}
+
+/// A gradient estimate together with both phases' statistics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GradientEstimate {
+    /// `negative − positive` plus the penalty gradient.
+    pub gradient: RbmGradient,
+    /// Data statistics with `E[h | v]` (Rao–Blackwellised).
+    pub positive: PhaseStats,
+    /// Model statistics from the chains' final `v⁻` and `E[h | v⁻]`.
+    pub negative: PhaseStats,
+}
+
+/// The positive phase of a binary batch: means over examples of `v E[h|v]ᵀ`, `v`, `E[h|v]`.
+pub fn positive_phase(rbm: &BinaryRbm, batch: &[f32]) -> Result<PhaseStats, TrainError> {
+    let rows = rbm.check_data(batch, true)?;
+    let mut stats = PhaseStats::zeros(rbm.n_visible(), rbm.n_hidden());
+    for v in batch.chunks_exact(rbm.n_visible()) {
+        stats.add(&to_f64(v), &rbm.hidden_probs(v)?, 1.0);
+    }
+    stats.scale(1.0 / rows as f64);
+    Ok(stats)
+}
+
+/// Exact model statistics `E_model[v hᵀ]`, `E[v]`, `E[h]` by enumerating the smaller layer
+/// (the visible one on a tie) and summing the other analytically; errors with
+/// [`RbmError::TooLargeForExact`] beyond [`MAX_EXACT_UNITS`] units.
+pub fn exact_model_stats(rbm: &BinaryRbm) -> Result<PhaseStats, TrainError> {
+    let (nv, nh) = (rbm.n_visible(), rbm.n_hidden());
+    let small = nv.min(nh);
+    if small > MAX_EXACT_UNITS {
+        return Err(RbmError::TooLargeForExact {
+            units: small,
+            limit: MAX_EXACT_UNITS,
+        }
+        .into());
+    }
+    let enum_visible = nv <= nh;
+    let n = if enum_visible { nv } else { nh };
+    let states: Vec<Vec<f32>> = (0..1u64 << n)
+        .map(|x| (0..n).map(|k| ((x >> k) & 1) as f32).collect())
+        .collect();
+    let mut log_w = Vec::with_capacity(states.len());
+    for s in &states {
+        log_w.push(if enum_visible {
+            -rbm.free_energy_visible_unchecked(s)
+        } else {
+            -rbm.free_energy_hidden(s)?
+        });
+    }
+    let log_z = super::log_sum_exp(&log_w);
+    let mut stats = PhaseStats::zeros(nv, nh);
+    for (s, lw) in states.iter().zip(&log_w) {
+        let p = (lw - log_z).exp();
+        if enum_visible {
+            stats.add(&to_f64(s), &rbm.hidden_probs(s)?, p);
+        } else {
+            stats.add(&rbm.visible_probs(s)?, &to_f64(s), p);
+        }
+    }
+    Ok(stats)
+}
+
+/// The exact gradient of the mean negative log-likelihood of binary `data` plus `penalty`,
+/// from [`positive_phase`] and [`exact_model_stats`].
+pub fn exact_gradient(
+    rbm: &BinaryRbm,
+    data: &[f32],
+    penalty: &Penalty,
+) -> Result<GradientEstimate, TrainError> {
+    penalty.validate()?;
+    let positive = positive_phase(rbm, data)?;
+    let negative = exact_model_stats(rbm)?;
+    let gradient = RbmGradient::from_phases(&positive, &negative, penalty, rbm.weights());
+    Ok(GradientEstimate {
+        gradient,
+        positive,
+        negative,
+    })
+}
+
+/// CD-k / PCD gradient estimator. Holds the ChaCha8 stream and, for PCD, the persistent
+/// fantasy particles (`chains × n_visible`, row-major).
+#[derive(Debug, Clone)]
+pub struct GradientEstimator {
+    sampling: Sampling,
+    penalty: Penalty,
+    rng: ChaCha8Rng,
+    fantasy: Vec<f32>,
+}
+
+impl GradientEstimator {
+    /// A validated estimator seeded with `seed`.
+    pub fn new(
+        sampling: Sampling,
+        penalty: Penalty,
+        seed: u64,
+    ) -> Result<GradientEstimator, TrainError> {
+        sampling.validate()?;
+        penalty.validate()?;
+        Ok(GradientEstimator {
+            sampling,
+            penalty,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            fantasy: Vec::new(),
+        })
+    }
+
+    /// The sampling method.
+    pub fn sampling(&self) -> Sampling {
+        self.sampling
+    }
+
+    /// The persistent fantasy particles (`chains × n_visible`, row-major); empty before the
+    /// first PCD estimate and always for CD.
+    pub fn fantasy_particles(&self) -> &[f32] {
+        &self.fantasy
+    }
+
+    /// Forgets the persistent fantasy particles; the next PCD estimate starts new chains
+    /// from uniform bits (needed after changing the machine's number of visible units).
+    pub fn reset_chains(&mut self) {
+        self.fantasy.clear();
+    }
+
+    /// Estimates the gradient of the mean negative log-likelihood of the binary `batch`
+    /// (flat, `n_visible` columns) plus the penalty. PCD advances its persistent chains.
+    pub fn estimate(
+        &mut self,
+        rbm: &BinaryRbm,
+        batch: &[f32],
+    ) -> Result<GradientEstimate, TrainError> {
+        let positive = positive_phase(rbm, batch)?;
+        let nv = rbm.n_visible();
+        let (k, mut chains) = match self.sampling {
+            Sampling::Cd { k } => (k, batch.to_vec()),
+            Sampling::Pcd { k, chains } => {
+                if self.fantasy.is_empty() {
+                    self.fantasy = (0..chains * nv)
+                        .map(|_| if self.rng.random::<bool>() { 1.0 } else { 0.0 })
+                        .collect();
+                } else if self.fantasy.len() != chains * nv {
+                    return Err(RbmError::ShapeMismatch {
+                        field: "fantasy particles",
+                        expected: chains * nv,
+                        found: self.fantasy.len(),
+                    }
+                    .into());
+                }
+                (k, std::mem::take(&mut self.fantasy))
+            }
+        };
+        let n_chains = chains.len() / nv;
+        let mut negative = PhaseStats::zeros(nv, rbm.n_hidden());
+        let mut h = vec![0.0f32; rbm.n_hidden()];
+        for v in chains.chunks_exact_mut(nv) {
+            for _ in 0..k {
+                gibbs_sweep(rbm, v, &mut h, &mut self.rng);
+            }
+            negative.add(&to_f64(v), &rbm.hidden_probs(v)?, 1.0);
+        }
+        negative.scale(1.0 / n_chains as f64);
+        if matches!(self.sampling, Sampling::Pcd { .. }) {
+            self.fantasy = chains;
+        }
+        let gradient = RbmGradient::from_phases(&positive, &negative, &self.penalty, rbm.weights());
+        Ok(GradientEstimate {
+            gradient,
+            positive,
+            negative,
+        })
+    }
+}
+
+/// One block-Gibbs sweep `v → h → v` in place (`h` is scratch of length `n_hidden`).
+fn gibbs_sweep(rbm: &BinaryRbm, v: &mut [f32], h: &mut [f32], rng: &mut ChaCha8Rng) {
+    for (hj, x) in h.iter_mut().zip(rbm.hidden_field(v)) {
+        *hj = bernoulli(rng, sigmoid(x));
+    }
+    for (i, vi) in v.iter_mut().enumerate() {
+        let x = rbm.visible_bias()[i] as f64 + super::dot(rbm.row(i), h);
+        *vi = bernoulli(rng, sigmoid(x));
+    }
+}
+
+fn to_f64(xs: &[f32]) -> Vec<f64> {
+    xs.iter().map(|&x| x as f64).collect()
+}
+
+fn bernoulli(rng: &mut ChaCha8Rng, p: f64) -> f32 {
+    if rng.random::<f64>() < p { 1.0 } else { 0.0 }
+}
+
+/// Data marginals are clipped to `[HINTON_CLIP, 1 − HINTON_CLIP]` before the logit in
+/// [`hinton_init`], so constant columns give a finite bias (±6.9).
+pub const HINTON_CLIP: f64 = 1e-3;
+
+/// Hinton's initialisation ("A practical guide to training RBMs", §8): `W_ij ~ N(0, 0.01²)`
+/// (ChaCha8 seeded with `seed`), visible bias `a_i = log(p_i / (1 − p_i))` with `p_i` the
+/// mean of column `i` of the binary `data` (clipped by [`HINTON_CLIP`]), hidden bias 0.
+pub fn hinton_init(
+    n_visible: usize,
+    n_hidden: usize,
+    data: &[f32],
+    seed: u64,
+) -> Result<BinaryRbm, TrainError> {
+    let zeros = BinaryRbm::zeros(n_visible, n_hidden)?;
+    let rows = zeros.check_data(data, true)?;
+    let mut p = vec![0.0f64; n_visible];
+    for v in data.chunks_exact(n_visible) {
+        for (pi, &x) in p.iter_mut().zip(v) {
+            *pi += x as f64;
+        }
+    }
+    let a = p
+        .iter()
+        .map(|&s| {
+            let m = (s / rows as f64).clamp(HINTON_CLIP, 1.0 - HINTON_CLIP);
+            (m / (1.0 - m)).ln() as f32
+        })
+        .collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let normal = Normal::new(0.0f64, 0.01).map_err(|e| invalid("weight_std", e.to_string()))?;
+    let w = (0..n_visible * n_hidden)
+        .map(|_| normal.sample(&mut rng) as f32)
+        .collect();
+    Ok(BinaryRbm::new(
+        n_visible,
+        n_hidden,
+        w,
+        a,
+        vec![0.0; n_hidden],
+    )?)
+}
+
+/// Glorot (Xavier) uniform initialisation: `W_ij ~ U(−r, r)` with `r = √(6 / (n_v + n_h))`
+/// (ChaCha8 seeded with `seed`), both biases 0.
+pub fn glorot_init(n_visible: usize, n_hidden: usize, seed: u64) -> Result<BinaryRbm, TrainError> {
+    BinaryRbm::zeros(n_visible, n_hidden)?; // validates the sizes
+    let r = (6.0 / (n_visible + n_hidden) as f64).sqrt();
+    let uniform = Uniform::new(-r, r).map_err(|e| invalid("glorot range", e.to_string()))?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let w = (0..n_visible * n_hidden)
+        .map(|_| uniform.sample(&mut rng) as f32)
+        .collect();
+    Ok(BinaryRbm::new(
+        n_visible,
+        n_hidden,
+        w,
+        vec![0.0; n_visible],
+        vec![0.0; n_hidden],
+    )?)
+}
+
+/// Settings of [`fit`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainOptions {
+    /// CD-k or PCD.
+    pub sampling: Sampling,
+    /// Weight penalties.
+    pub penalty: Penalty,
+    /// Update rule (SGD, momentum, Adam).
+    pub method: Method,
+    /// Learning-rate schedule (indexed by optimiser step, i.e. mini-batch).
+    pub lr: LrSchedule,
+    /// Passes over the data (≥ 1).
+    pub epochs: usize,
+    /// Examples per mini-batch (≥ 1; the last batch of an epoch may be smaller).
+    pub batch_size: usize,
+    /// Seed of the shuffling stream and (via stream 1) of the Gibbs sampler.
+    pub seed: u64,
+}
+
+impl Default for TrainOptions {
+    /// PCD-1 with 100 chains, no penalty, SGD at 0.05, 10 epochs of batches of 100, seed 0.
+    fn default() -> Self {
+        TrainOptions {
+            sampling: Sampling::Pcd { k: 1, chains: 100 },
+            penalty: Penalty::default(),
+            method: Method::Sgd,
+            lr: LrSchedule::Constant(0.05),
+            epochs: 10,
+            batch_size: 100,
+            seed: 0,
+        }
+    }
+}
+
+/// What [`fit`] reports after each epoch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpochReport {
+    /// Epoch number, starting at 1.
+    pub epoch: usize,
+    /// Optimiser steps taken so far.
+    pub steps: u64,
+    /// Mean over the epoch's batches of the Euclidean norm of the gradient estimate.
+    pub mean_grad_norm: f64,
+}
+
+/// Per-epoch callback of [`fit`]: the report and the machine after that epoch.
+pub type EpochCallback<'a> = &'a mut dyn FnMut(&EpochReport, &BinaryRbm);
+
+/// Trains `rbm` in place on binary `data` (flat, `n_visible` columns): each epoch shuffles
+/// the examples (ChaCha8 seeded with `options.seed`), splits them into mini-batches, and
+/// takes one [`Optimizer`] step per batch on the parameter vector `[W, a, b]` (kept in `f64`
+/// between steps) along the [`GradientEstimator`] estimate. `callback`, if given, is called
+/// after every epoch (e.g. to record the exact log-likelihood). Returns every epoch's
+/// report. On error `rbm` holds the parameters of the last completed step.
+///
+/// ```
+/// use blockgibbs_models::optim::{LrSchedule, Method};
+/// use blockgibbs_models::rbm::{Sampling, TrainOptions, average_log_likelihood, fit, hinton_init};
+/// let data = [1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0].repeat(20); // 40 rows of 4 units
+/// let mut rbm = hinton_init(4, 2, &data, 0).unwrap();
+/// let before = average_log_likelihood(&rbm, &data).unwrap(); // 4 ln ½ ≈ −2.77
+/// let options = TrainOptions {
+///     sampling: Sampling::Pcd { k: 1, chains: 20 },
+///     method: Method::adam(),
+///     lr: LrSchedule::Constant(0.05),
+///     epochs: 30,
+///     batch_size: 10,
+///     ..TrainOptions::default()
+/// };
+/// let mut curve = Vec::new();
+/// let mut record = |_: &_, m: &_| curve.push(average_log_likelihood(m, &data).unwrap());
+/// fit(&mut rbm, &data, &options, Some(&mut record)).unwrap();
+/// assert_eq!(curve.len(), 30);
+/// assert!(curve[29] > before + 1.0, "{before} → {}", curve[29]);
+/// ```
+pub fn fit(
+    rbm: &mut BinaryRbm,
+    data: &[f32],
+    options: &TrainOptions,
+    mut callback: Option<EpochCallback<'_>>,
+) -> Result<Vec<EpochReport>, TrainError> {
+    let nv = rbm.n_visible();
+    let rows = rbm.check_data(data, true)?;
+    if options.epochs == 0 {
+        return Err(invalid("epochs", "at least one epoch is needed"));
+    }
+    if options.batch_size == 0 {
+        return Err(invalid("batch_size", "must be at least 1"));
+    }
+    let mut optimizer = Optimizer::new(options.method, options.lr)?;
+    let mut sampler_seed = ChaCha8Rng::seed_from_u64(options.seed);
+    sampler_seed.set_stream(1);
+    let mut estimator =
+        GradientEstimator::new(options.sampling, options.penalty, sampler_seed.random())?;
+    let mut shuffle_rng = ChaCha8Rng::seed_from_u64(options.seed);
+    let mut params = to_f64(&[rbm.weights(), rbm.visible_bias(), rbm.hidden_bias()].concat());
+    let (n_w, nh) = (rbm.weights().len(), rbm.n_hidden());
+    let mut order: Vec<usize> = (0..rows).collect();
+    let mut batch = Vec::with_capacity(options.batch_size.min(rows) * nv);
+    let mut reports = Vec::with_capacity(options.epochs);
+    for epoch in 1..=options.epochs {
+        order.shuffle(&mut shuffle_rng);
+        let (mut norm_sum, mut n_batches) = (0.0, 0usize);
+        for idx in order.chunks(options.batch_size) {
+            batch.clear();
+            for &r in idx {
+                batch.extend_from_slice(&data[r * nv..(r + 1) * nv]);
+            }
+            let grad = estimator.estimate(rbm, &batch)?.gradient.flatten();
+            norm_sum += grad.iter().map(|g| g * g).sum::<f64>().sqrt();
+            n_batches += 1;
+            let mut next = params.clone();
+            optimizer.step(&mut next, &grad)?;
+            let f = |xs: &[f64]| xs.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+            *rbm = BinaryRbm::new(
+                nv,
+                nh,
+                f(&next[..n_w]),
+                f(&next[n_w..n_w + nv]),
+                f(&next[n_w + nv..]),
+            )?;
+            params = next;
+        }
+        let report = EpochReport {
+            epoch,
+            steps: optimizer.steps(),
+            mean_grad_norm: norm_sum / n_batches as f64,
+        };
+        if let Some(cb) = callback.as_mut() {
+            cb(&report, rbm);
+        }
+        reports.push(report);
+    }
+    Ok(reports)
+}
