@@ -24,14 +24,11 @@
 //!   BigCrush-grade counter-based generator.
 //! - `lattice_shared_u`: NOT A VALID SAMPLER: one uniform per head shared by all 64 chains,
 //!   so the lanes draw no random numbers; the loop's cost without per-update randomness.
-//! - `tables_hash_magic_round`: `tables_hash` on the default target with the exp's
-//!   `round_ties_even` replaced by the 1.5·2²³ trick (bit-identical, checked): what the
-//!   default target loses to the `rintf` call alone.
 //! - suffixes `_avx2`, `_avx512`: the same source compiled with `#[target_feature]`
 //!   (AVX2+FMA, AVX-512 F/VL/DQ/BW), dispatched at run time. Rust never contracts `a·b + c`
 //!   into an FMA, so these stay bit-identical (checked); they show what wider vectors buy
-//!   over the default x86-64 target (SSE2 only: no `roundps`, so the `round_ties_even` in
-//!   the exp is a libm call (`rintf`) per update and the loop does not vectorise).
+//!   over the default x86-64 target (SSE2 only; the exp rounds with the 1.5·2²³ trick so
+//!   that it vectorises there too — `round_ties_even` would be a libm call per update).
 //!
 //! `BENCH_CLOCK=cpu` (or `both`) measures process CPU time instead of (or besides) wall time
 //! (groups prefixed `cpu/`, see `common/cpu_time.rs`).
@@ -146,51 +143,6 @@ impl Parts for SharedPerHead {
     #[inline(always)]
     fn uniform(self, head: u32, _chain: u32) -> f32 {
         uniform(head)
-    }
-}
-
-/// The reference generator with `approx::exp` rewritten to round with the 1.5·2²³ trick
-/// instead of `f32::round_ties_even`: the same value for every |t| ≤ 2²² (here |t| ≤ 126),
-/// so the result stays bit-identical (checked), but it needs no SSE4.1 `roundps`, so the
-/// default x86-64 target can vectorise it instead of calling libm's `rintf` per update.
-#[derive(Clone, Copy)]
-struct MagicRound(ReferenceHash);
-
-impl Parts for MagicRound {
-    #[inline(always)]
-    fn at_sweep(self, sweep: u64) -> Self {
-        MagicRound(self.0.at_sweep(sweep))
-    }
-    #[inline(always)]
-    fn head(self, slot: u32) -> u32 {
-        self.0.head(slot)
-    }
-    #[inline(always)]
-    fn uniform(self, head: u32, chain: u32) -> f32 {
-        self.0.uniform(head, chain)
-    }
-    #[inline(always)]
-    fn exp(x: f32) -> f32 {
-        const ROUND: f32 = 12_582_912.0; // 1.5 · 2^23
-        let t = x * approx::LOG2E;
-        let t = if t < approx::EXP_T_MIN {
-            approx::EXP_T_MIN
-        } else {
-            t
-        };
-        let t = if t > approx::EXP_T_MAX {
-            approx::EXP_T_MAX
-        } else {
-            t
-        };
-        let n = (t + ROUND) - ROUND;
-        let f = t - n;
-        let mut p = approx::EXP_COEFFS[0];
-        for &c in &approx::EXP_COEFFS[1..] {
-            p = p * f + c;
-        }
-        let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
-        p * scale
     }
 }
 
@@ -557,13 +509,6 @@ fn handwritten<M: Measurement>(c: &mut Criterion<M>, prefix: &str) {
             |cb, s| run_lattice(isa, cb, &uniform_bonds, hash, s),
         );
     }
-    let magic = MagicRound(hash);
-    check_bit_identical(
-        "tables_hash_magic_round (N(0,1) couplings)",
-        &gauss,
-        3,
-        |cb, s| run_tables(Isa::Baseline, cb, &tables, magic, s),
-    );
     let philox = PhiloxPerUpdate { key, sweep: 0 };
     let shared = SharedPerHead(hash);
 
@@ -610,13 +555,6 @@ fn handwritten<M: Measurement>(c: &mut Criterion<M>, prefix: &str) {
             })
         });
     }
-    let (mut cb, mut sweep) = start();
-    group.bench_function("tables_hash_magic_round", |b| {
-        b.iter(|| {
-            run_tables(Isa::Baseline, &mut cb, black_box(&tables), magic, sweep);
-            sweep += 1;
-        })
-    });
     group.finish();
 }
 
