@@ -427,15 +427,22 @@ fn build_factor(
 ) -> Result<Factor, ModelFileError> {
     let mut factor = Factor::new(f.name.clone());
     let mut dims = Vec::new();
-    for (j, r) in f.categorical.iter().enumerate() {
-        let rkey = format!("{key}.categorical[{j}]");
-        let nodes = resolve_nodes(
-            &r.group,
-            r.index.as_deref(),
-            r.index_npy.as_deref(),
+    let resolve = |group: &str, index: &Option<Vec<i64>>, npy: &Option<String>, rkey: String| {
+        resolve_nodes(
+            group,
+            index.as_deref(),
+            npy.as_deref(),
             groups,
             &rkey,
             base_dir,
+        )
+    };
+    for (j, r) in f.categorical.iter().enumerate() {
+        let nodes = resolve(
+            &r.group,
+            &r.index,
+            &r.index_npy,
+            format!("{key}.categorical[{j}]"),
         )?;
         dims.push(
             match groups.iter().find(|g| g.name == r.group).map(|g| g.kind) {
@@ -446,25 +453,20 @@ fn build_factor(
         factor = factor.categorical(nodes);
     }
     for (j, r) in f.products.iter().enumerate() {
-        let rkey = format!("{key}.products[{j}]");
-        factor = factor.product(resolve_nodes(
+        let nodes = resolve(
             &r.group,
-            r.index.as_deref(),
-            r.index_npy.as_deref(),
-            groups,
-            &rkey,
-            base_dir,
-        )?);
+            &r.index,
+            &r.index_npy,
+            format!("{key}.products[{j}]"),
+        )?;
+        factor = factor.product(nodes);
     }
     for (j, r) in f.gaussian.iter().enumerate() {
-        let rkey = format!("{key}.gaussian[{j}]");
-        let nodes = resolve_nodes(
+        let nodes = resolve(
             &r.group,
-            r.index.as_deref(),
-            r.index_npy.as_deref(),
-            groups,
-            &rkey,
-            base_dir,
+            &r.index,
+            &r.index_npy,
+            format!("{key}.gaussian[{j}]"),
         )?;
         let power = Power::from_u8(r.power).ok_or_else(|| ModelError::InvalidPower {
             factor: f.name.clone(),
