@@ -266,3 +266,29 @@ fn few_chains_on_a_big_graph_split_heads_across_threads() {
         }
     }
 }
+
+#[test]
+fn irregular_graph_with_a_hub_uses_the_generic_term_loop() {
+    // A hub joined to every node plus random chords: degrees vary and the tail steps differ
+    // between heads, so neither unrolling nor the affine walk applies.
+    let n = 40;
+    let mut b = ModelBuilder::new();
+    let s = b.group("s", NodeKind::Spin, n).unwrap();
+    let (mut a, mut c) = (Vec::new(), Vec::new());
+    for i in 1..n {
+        a.push(s.node(0));
+        c.push(s.node(i));
+    }
+    for k in 0..60u32 {
+        let w = blockgibbs::compiler::random::philox4x32([k, 77, 0, 0], [5, 6]);
+        let (i, j) = (1 + w[0] as usize % (n - 1), 1 + w[1] as usize % (n - 1));
+        if i != j {
+            a.push(s.node(i));
+            c.push(s.node(j));
+        }
+    }
+    let m = a.len();
+    b.pair_coupling("j", &a, &c, &weights(m, 12));
+    b.linear_bias("h", &s.ids(), &weights(n, 13));
+    check(b.build().unwrap(), &ALL, 21);
+}

@@ -179,7 +179,7 @@ pub(crate) fn emit_kernel(
 
 /// `for (i = start; cond(i); i += step) body(i)`; returns the final value of `i`, usable
 /// after the loop.
-fn counted_loop(
+pub(crate) fn counted_loop(
     b: &mut FunctionBuilder<'_>,
     start: Value,
     step: i64,

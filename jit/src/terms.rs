@@ -1,7 +1,7 @@
 //! Emission of the terms of one interaction group for one head and a few lane groups: gather
 //! the tails, look up or fold the weights, multiply and accumulate — in the reference order.
 
-use crate::emit::{LaneGroups, flags};
+use crate::emit::{LaneGroups, counted_loop, flags};
 use crate::plan::{GroupPlan, UNROLL_MAX, WeightSource};
 use crate::simd::Simd;
 use blockgibbs_ir::{HeadRole, InteractionGroup, Power};
@@ -50,28 +50,19 @@ pub(crate) fn emit_group_terms(
             };
             let end = b.ins().ishl_imm_u(count, 2);
             let end = b.ins().iadd(base_ptr, end);
-            let bp = b.declare_var(I64);
-            let tp = b.declare_var(I64);
-            b.def_var(bp, base_ptr);
-            b.def_var(tp, tail_ptr);
-            let head = b.create_block();
-            let body = b.create_block();
-            let exit = b.create_block();
-            b.ins().jump(head, &[]);
-            b.switch_to_block(head);
-            let p = b.use_var(bp);
-            let more = b.ins().icmp(IntCC::UnsignedLessThan, p, end);
-            b.ins().brif(more, body, &[], exit, &[]);
-            b.switch_to_block(body);
-            let p = b.use_var(bp);
-            let t = b.use_var(tp);
-            emit_term(b, g, plan, lanes, p, 0, t, 0, acc);
-            let p = b.ins().iadd_imm_u(p, 4);
-            let t = b.ins().iadd_imm_u(t, (4 * arity) as i64);
-            b.def_var(bp, p);
-            b.def_var(tp, t);
-            b.ins().jump(head, &[]);
-            b.switch_to_block(exit);
+            counted_loop(
+                b,
+                base_ptr,
+                4,
+                |b, p| b.ins().icmp(IntCC::UnsignedLessThan, p, end),
+                |b, p| {
+                    // Tail slots advance `arity` words per weight-base word.
+                    let t = b.ins().isub(p, base_ptr);
+                    let t = b.ins().imul_imm_u(t, arity as i64);
+                    let t = b.ins().iadd(tail_ptr, t);
+                    emit_term(b, g, plan, lanes, p, 0, t, 0, acc);
+                },
+            );
         }
     }
 }
@@ -95,9 +86,6 @@ fn emit_affine_loop(
         None => b.ins().iconst(I64, plan.uniform_degree.unwrap_or(0) as i64),
     };
     let arity = g.arity();
-    let i_var = b.declare_var(I64);
-    let zero = b.ins().iconst(I64, 0);
-    b.def_var(i_var, zero);
     let base_var = b.declare_var(I64);
     let first_base = b.ins().uload32(flags(), base_ptr, 0);
     b.def_var(base_var, first_base);
@@ -116,33 +104,28 @@ fn emit_affine_loop(
         .iter()
         .map(|&s| b.ins().imul_imm_s(lanes.lane_bytes, s))
         .collect();
-    let head = b.create_block();
-    let body = b.create_block();
-    let exit = b.create_block();
-    b.ins().jump(head, &[]);
-    b.switch_to_block(head);
-    let i = b.use_var(i_var);
-    let more = b.ins().icmp(IntCC::UnsignedLessThan, i, count);
-    b.ins().brif(more, body, &[], exit, &[]);
-    b.switch_to_block(body);
-    let rows: Vec<Value> = row_vars.iter().map(|&v| b.use_var(v)).collect();
-    let base = match plan.weights {
-        WeightSource::Loaded => Some(b.use_var(base_var)),
-        WeightSource::Folded { .. } => None,
-    };
-    emit_term_at(b, g, plan, lanes, &rows, base, acc);
-    for ((&var, &row), &step) in row_vars.iter().zip(&rows).zip(&row_steps) {
-        let next = b.ins().iadd(row, step);
-        b.def_var(var, next);
-    }
-    let base = b.use_var(base_var);
-    let next = b.ins().iadd_imm_s(base, steps.base_step);
-    b.def_var(base_var, next);
-    let i = b.use_var(i_var);
-    let next = b.ins().iadd_imm_u(i, 1);
-    b.def_var(i_var, next);
-    b.ins().jump(head, &[]);
-    b.switch_to_block(exit);
+    let zero = b.ins().iconst(I64, 0);
+    counted_loop(
+        b,
+        zero,
+        1,
+        |b, i| b.ins().icmp(IntCC::UnsignedLessThan, i, count),
+        |b, _| {
+            let rows: Vec<Value> = row_vars.iter().map(|&v| b.use_var(v)).collect();
+            let base = match plan.weights {
+                WeightSource::Loaded => Some(b.use_var(base_var)),
+                WeightSource::Folded { .. } => None,
+            };
+            emit_term_at(b, g, plan, lanes, &rows, base, acc);
+            for ((&var, &row), &step) in row_vars.iter().zip(&rows).zip(&row_steps) {
+                let next = b.ins().iadd(row, step);
+                b.def_var(var, next);
+            }
+            let base = b.use_var(base_var);
+            let next = b.ins().iadd_imm_s(base, steps.base_step);
+            b.def_var(base_var, next);
+        },
+    );
 }
 
 /// One term for `lanes.n` lane groups. `base_ptr + base_off` holds the term's weight base,
