@@ -39,16 +39,19 @@ fn assert_identical(a: &Sampler, b: &Sampler, what: &str) {
     }
 }
 
+/// Checks `chains` chains (the lane kernels) and a single chain (the one-chain kernels, which
+/// put four heads in the lanes of a vector).
 fn check(model: Model, rules: &[UpdateRule], chains: usize) {
     let model = Arc::new(model);
-    for &rule in rules {
+    for (&rule, chains) in rules.iter().flat_map(|r| [(r, chains), (r, 1)]) {
         let (mut a, mut b) = samplers(&model, chains, 11);
         a.set_rule_all(rule).unwrap();
         b.set_rule_all(rule).unwrap();
         for step in 0..5 {
             a.sweep(4).unwrap();
             b.sweep(4).unwrap();
-            assert_identical(&a, &b, &format!("{rule:?} after {} sweeps", 4 * (step + 1)));
+            let what = format!("{rule:?}, {chains} chains, after {} sweeps", 4 * (step + 1));
+            assert_identical(&a, &b, &what);
         }
     }
 }
@@ -200,6 +203,17 @@ fn gaussian_errors_agree() {
     assert_eq!(ea, eb);
     assert!(
         matches!(&ea, RuntimeError::NonPositivePrecision { node, chain: 5, .. } if node == "x[0]"),
+        "{ea}"
+    );
+    // One chain: the one-chain kernel finds the failure, the lane kernel locates it.
+    let (mut a, mut bj) = samplers(&model, 1, 5);
+    for sampler in [&mut a, &mut bj] {
+        sampler.set_clamped(s.node(0), 0, 1.0).unwrap();
+    }
+    let ea = a.sweep(1).unwrap_err();
+    assert_eq!(ea, bj.sweep(1).unwrap_err());
+    assert!(
+        matches!(&ea, RuntimeError::NonPositivePrecision { node, chain: 0, .. } if node == "x[0]"),
         "{ea}"
     );
 }

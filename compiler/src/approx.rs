@@ -44,7 +44,7 @@ pub const SIN_COEFFS: [f32; 6] = [
 
 /// 1.5 · 2²³: adding and subtracting it rounds an f32 of magnitude below 2²² to an integer,
 /// ties to even.
-const ROUND_MAGIC: f32 = 12_582_912.0;
+pub const ROUND_MAGIC: f32 = 12_582_912.0;
 
 /// x rounded to an integer, ties to even, for |x| < 2²². Written with the add-and-subtract
 /// trick because `f32::round_ties_even` compiles to a libm call (and blocks vectorisation)

@@ -9,8 +9,11 @@ use thiserror::Error;
 /// lane 0 is global chain `first_chain`, during sweep `sweep`.
 #[derive(Clone, Copy, Debug)]
 pub struct LaneContext<'a> {
-    /// Chains in the buffer.
+    /// Lanes in the buffer (a multiple of 4).
     pub lanes: usize,
+    /// Real chains in the buffer (`≤ lanes`): lanes from `chains` on are padding, whose
+    /// values a backend may update or leave as they are (they are never observed).
+    pub chains: usize,
     /// Global index of the buffer's first chain (addresses the random numbers).
     pub first_chain: u32,
     /// Inverse temperature of each lane.

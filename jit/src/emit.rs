@@ -3,7 +3,7 @@
 //! parameters, draw and store — in one pass, in exactly the reference backend's order.
 
 use crate::plan::GroupPlan;
-use crate::simd::Simd;
+use crate::simd::{ConstCache, Simd};
 use crate::terms;
 use crate::update::{ErrorSink, LaneRng, emit_update, words_needed};
 use blockgibbs_ir::{BlockProgram, InteractionGroup, NodeKind, Program, UpdateRule};
@@ -29,6 +29,8 @@ pub struct KernelArgs {
     pub head_start: u64,
     /// One past the last head to update.
     pub head_end: u64,
+    /// The one-chain kernel's lane (its buffer has four lanes; see `heads.rs`).
+    pub lane: u64,
     /// Global chain index of lane 0.
     pub first_chain: u32,
     /// [`blockgibbs_compiler::random::sweep_key`] of this call.
@@ -137,7 +139,7 @@ pub(crate) fn emit_kernel(
             let row = b.ins().imul(slot, k.lane_bytes);
             let mut keys = [None, None];
             for (i, key) in keys.iter_mut().enumerate().take(words) {
-                *key = Some(Simd { b: &mut *b }.node_key(k.sweep_key, slot32, i == 1));
+                *key = Some(Simd::new(&mut *b).node_key(k.sweep_key, slot32, i == 1));
             }
             let groups = block
                 .groups
@@ -278,12 +280,13 @@ fn lane_body(
     let dst = b.ins().iadd(dst, lg_bytes);
     let beta_ptr = b.ins().iadd(k.betas, lg_bytes);
     let lg32 = b.ins().ireduce(I32, lg);
+    let mut consts = ConstCache::new();
     for (gi, accs) in acc.iter().enumerate() {
         let params: Vec<Value> = accs.iter().map(|&a| b.use_var(a)).collect();
         let beta = b.ins().load(F32X4, flags(), beta_ptr, (16 * gi) as i32);
         let chain0 = b.ins().iadd_imm_u(lg32, (4 * gi) as i64);
         let chain0 = b.ins().iadd(k.first_chain, chain0);
-        let rng = LaneRng {
+        let rng = LaneRng::Chains {
             keys: hc.keys,
             chain0,
         };
@@ -293,7 +296,7 @@ fn lane_body(
             slot: hc.slot32,
             lane,
         };
-        let value = emit_update(b, block.kind, rule, &params, beta, &rng, &err);
+        let value = emit_update(b, block.kind, rule, &params, beta, &rng, &err, &mut consts);
         b.ins().store(flags(), value, dst, (16 * gi) as i32);
     }
 }

@@ -4,9 +4,11 @@
 //! the same seed both backends produce bit-identical states.
 //!
 //! Setting `BLOCKGIBBS_JIT_DUMP` prints every kernel's Cranelift IR on stderr as it is
-//! compiled (for profiling and for bug reports).
+//! compiled (for profiling and for bug reports); `BLOCKGIBBS_JIT_DUMP=asm` prints the
+//! machine code instead.
 
 mod emit;
+mod heads;
 mod plan;
 mod simd;
 mod terms;
@@ -61,6 +63,8 @@ pub struct JitBackend {
     program: Arc<Program>,
     /// `kernels[block][rule]`, `None` where the rule is undefined for the block's kind.
     kernels: Vec<[Option<KernelFn>; 3]>,
+    /// The one-chain kernels (four heads in the lanes of one vector), same indexing.
+    head_kernels: Vec<[Option<KernelFn>; 3]>,
     _code: CodeOwner,
 }
 
@@ -127,46 +131,64 @@ impl JitBackend {
                     rule,
                     message,
                 };
-                let name = format!("block{bi}_{rule:?}");
-                let id = module
-                    .declare_function(&name, Linkage::Local, &sig)
-                    .map_err(|e| codegen(e.to_string()))?;
-                ctx.func.signature = sig.clone();
-                ctx.func.name = UserFuncName::user(0, id.as_u32());
-                {
-                    let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-                    emit::emit_kernel(&mut b, &program, block, rule);
-                    b.finalize(frontend);
+                let mut pair = [None; 2];
+                for (variant, id_slot) in pair.iter_mut().enumerate() {
+                    let name = format!("block{bi}_{rule:?}{}", ["", "_one_chain"][variant]);
+                    let id = module
+                        .declare_function(&name, Linkage::Local, &sig)
+                        .map_err(|e| codegen(e.to_string()))?;
+                    ctx.func.signature = sig.clone();
+                    ctx.func.name = UserFuncName::user(0, id.as_u32());
+                    {
+                        let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+                        if variant == 0 {
+                            emit::emit_kernel(&mut b, &program, block, rule);
+                        } else {
+                            heads::emit_head_kernel(&mut b, &program, block, rule);
+                        }
+                        b.finalize(frontend);
+                    }
+                    let dump = std::env::var("BLOCKGIBBS_JIT_DUMP").ok();
+                    match dump.as_deref() {
+                        Some("asm") => ctx.set_disasm(true),
+                        Some(_) => eprintln!("== {name}\n{}", ctx.func.display()),
+                        None => {}
+                    }
+                    module
+                        .define_function(id, &mut ctx)
+                        .map_err(|e| codegen(format!("{e:?}")))?;
+                    if let (Some("asm"), Some(code)) = (dump.as_deref(), ctx.compiled_code()) {
+                        let text = code.vcode.as_deref().unwrap_or("");
+                        eprintln!("== {name}\n{text}");
+                    }
+                    module.clear_context(&mut ctx);
+                    *id_slot = Some(id);
                 }
-                if std::env::var_os("BLOCKGIBBS_JIT_DUMP").is_some() {
-                    eprintln!("== {name}\n{}", ctx.func.display());
-                }
-                module
-                    .define_function(id, &mut ctx)
-                    .map_err(|e| codegen(format!("{e:?}")))?;
-                module.clear_context(&mut ctx);
-                row[rule_index(rule)] = Some(id);
+                row[rule_index(rule)] = Some(pair);
             }
             ids.push(row);
         }
         module
             .finalize_definitions()
             .map_err(|e| JitError::Unsupported(e.to_string()))?;
-        let kernels = ids
-            .iter()
-            .map(|row| {
-                row.map(|id| {
-                    id.map(|id| {
-                        let ptr = module.get_finalized_function(id);
-                        // SAFETY: the function was emitted with exactly this signature.
-                        unsafe { std::mem::transmute::<*const u8, KernelFn>(ptr) }
+        let table = |variant: usize| -> Vec<[Option<KernelFn>; 3]> {
+            ids.iter()
+                .map(|row| {
+                    row.map(|pair| {
+                        pair.and_then(|p| p[variant]).map(|id| {
+                            let ptr = module.get_finalized_function(id);
+                            // SAFETY: the function was emitted with exactly this signature.
+                            unsafe { std::mem::transmute::<*const u8, KernelFn>(ptr) }
+                        })
                     })
                 })
-            })
-            .collect();
+                .collect()
+        };
+        let (kernels, head_kernels) = (table(0), table(1));
         Ok(JitBackend {
             program,
             kernels,
+            head_kernels,
             _code: CodeOwner(module),
         })
     }
@@ -193,6 +215,10 @@ impl Backend for JitBackend {
         let kind = self.program.blocks[block].kind;
         let kernel = self.kernels[block][rule_index(rule)]
             .ok_or(KernelError::UnsupportedRule { kind, rule })?;
+        // One chain in a buffer of four lanes: vectorise across heads instead of lanes.
+        let one_chain = (ctx.chains == 1 && ctx.lanes == 4)
+            .then(|| self.head_kernels[block][rule_index(rule)])
+            .flatten();
         let heads = heads.start.min(heads.end)..heads.end.min(self.program.blocks[block].len);
         let mut args = KernelArgs {
             state: state.ptr as usize,
@@ -205,10 +231,22 @@ impl Backend for JitBackend {
             sweep_key: blockgibbs_compiler::random::sweep_key(ctx.key, ctx.sweep),
             ..Default::default()
         };
-        // SAFETY: the caller guarantees the buffers cover every slot and lane the kernel
-        // touches and that no one else writes the heads of `heads`; the program tables the
-        // kernel reads are owned by `self.program`.
-        let code = unsafe { kernel(&mut args) };
+        // SAFETY (both kernels): the caller guarantees the buffers cover every slot and lane
+        // the kernel touches and that no one else writes the heads of `heads`; the program
+        // tables the kernel reads are owned by `self.program`.
+        let mut code = match one_chain {
+            // SAFETY: as above.
+            Some(k) => unsafe { k(&mut args) },
+            // SAFETY: as above.
+            None => unsafe { kernel(&mut args) },
+        };
+        if code == KERNEL_GAUSSIAN_ERROR && one_chain.is_some() {
+            // Locate the failure with the lane kernel: it recomputes the same values for
+            // the heads already written (heads never read each other) and stops at the
+            // first bad head and lane, exactly as the reference does.
+            // SAFETY: as above.
+            code = unsafe { kernel(&mut args) };
+        }
         if code != KERNEL_GAUSSIAN_ERROR {
             return Ok(());
         }

@@ -5,15 +5,36 @@
 use blockgibbs_compiler::{approx, random};
 use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::types::{F32X4, I32, I32X4};
-use cranelift_codegen::ir::{ConstantData, Endianness, InstBuilder, MemFlagsData, Value};
+use cranelift_codegen::ir::{ConstantData, Endianness, InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::FunctionBuilder;
+use std::collections::HashMap;
+
+/// Splat constants already emitted in the current region, by type and bit pattern.
+pub(crate) type ConstCache = HashMap<(Type, u32), Value>;
 
 /// Emission helpers over one function builder.
 pub(crate) struct Simd<'a, 'b> {
     pub b: &'a mut FunctionBuilder<'b>,
+    /// When set, constants are emitted once and reused: the lane groups that one head
+    /// updates in turn then share them (in registers) instead of reloading each.
+    consts: Option<&'a mut ConstCache>,
 }
 
-impl Simd<'_, '_> {
+impl<'a, 'b> Simd<'a, 'b> {
+    /// Helpers that emit a fresh constant at every use.
+    pub fn new(b: &'a mut FunctionBuilder<'b>) -> Self {
+        Simd { b, consts: None }
+    }
+
+    /// Helpers that reuse the constants in `consts`. Every value in it must dominate the
+    /// code emitted from here on.
+    pub fn cached(b: &'a mut FunctionBuilder<'b>, consts: &'a mut ConstCache) -> Self {
+        Simd {
+            b,
+            consts: Some(consts),
+        }
+    }
+
     /// A splat f32x4 constant, loaded whole from the constant pool (one instruction, where
     /// `f32const` + `splat` would cost a scalar load and a shuffle inside every loop).
     pub fn f(&mut self, x: f32) -> Value {
@@ -25,16 +46,23 @@ impl Simd<'_, '_> {
         self.pool(I32X4, x)
     }
 
-    fn pool(&mut self, ty: cranelift_codegen::ir::Type, bits: u32) -> Value {
+    fn pool(&mut self, ty: Type, bits: u32) -> Value {
+        if let Some(&v) = self.consts.as_ref().and_then(|c| c.get(&(ty, bits))) {
+            return v;
+        }
         let bytes: Vec<u8> = std::iter::repeat_n(bits.to_le_bytes(), 4)
             .flatten()
             .collect();
         let c = self.b.func.dfg.constants.insert(ConstantData::from(bytes));
-        self.b.ins().vconst(ty, c)
+        let v = self.b.ins().vconst(ty, c);
+        if let Some(cache) = self.consts.as_mut() {
+            cache.insert((ty, bits), v);
+        }
+        v
     }
 
     /// Reinterprets a vector as another vector type of the same width.
-    pub fn cast(&mut self, ty: cranelift_codegen::ir::Type, v: Value) -> Value {
+    pub fn cast(&mut self, ty: Type, v: Value) -> Value {
         self.b.ins().bitcast(
             ty,
             MemFlagsData::new().with_endianness(Endianness::Little),
@@ -61,20 +89,37 @@ impl Simd<'_, '_> {
 
     /// Mirror of [`approx::exp`].
     pub fn exp(&mut self, x: Value) -> Value {
-        let log2e = self.f(approx::LOG2E);
-        let t = self.b.ins().fmul(x, log2e);
+        self.exp_scaled(x, 1.0)
+    }
+
+    /// Mirror of `approx::exp(x · k)` for `k` a signed power of two, in one multiplication
+    /// fewer: `x · k` is exact, so `(x · k) · log₂e` and `x · (k · log₂e)` round alike.
+    pub fn exp_scaled(&mut self, x: Value, k: f32) -> Value {
+        assert!(
+            k != 0.0 && k.abs().log2().fract() == 0.0,
+            "exp_scaled needs a power of two"
+        );
+        let k_log2e = self.f(k * approx::LOG2E);
+        let t = self.b.ins().fmul(x, k_log2e);
         let lo = self.f(approx::EXP_T_MIN);
         let below = self.b.ins().fcmp(FloatCC::LessThan, t, lo);
         let t = self.sel(below, lo, t);
         let hi = self.f(approx::EXP_T_MAX);
-        let above = self.b.ins().fcmp(FloatCC::GreaterThan, t, hi);
+        // `hi < t` rather than `t > hi`: the same lanes, in the shape Cranelift lowers to
+        // one `minps` (the lower bound's shape already becomes `maxps`).
+        let above = self.b.ins().fcmp(FloatCC::LessThan, hi, t);
         let t = self.sel(above, hi, t);
-        let n = self.b.ins().nearest(t);
+        // n = round_even(t) by the reference's add-and-subtract; the sum's bits also hold n
+        // as an integer (|t| ≤ 126 keeps it in the binade of the magic constant), which
+        // saves the float-to-int conversion.
+        let magic = self.f(approx::ROUND_MAGIC);
+        let tm = self.b.ins().fadd(t, magic);
+        let n = self.b.ins().fsub(tm, magic);
         let f = self.b.ins().fsub(t, n);
         let p = self.horner(f, &approx::EXP_COEFFS);
-        let ni = self.b.ins().fcvt_to_sint_sat(I32X4, n);
-        let bias = self.i(127);
-        let e = self.b.ins().iadd(ni, bias);
+        let bits = self.cast(I32X4, tm);
+        let bias = self.i(approx::ROUND_MAGIC.to_bits() - 127);
+        let e = self.b.ins().isub(bits, bias);
         let sh = self.b.ins().iconst(I32, 23);
         let e = self.b.ins().ishl(e, sh);
         let scale = self.cast(F32X4, e);
@@ -174,14 +219,20 @@ impl Simd<'_, '_> {
         x
     }
 
-    /// Mirror of [`random::node_key`] on a scalar sweep key and slot.
+    /// Mirror of [`random::node_key`] on a scalar sweep key and a scalar slot or an i32x4
+    /// vector of slots (then the keys are a vector too).
     pub fn node_key(&mut self, sweep_key: Value, slot: Value, second: bool) -> Value {
-        let m = self.b.ins().iconst(I32, random::SLOT_MUL as i32 as i64);
+        let m = self.int_like(slot, random::SLOT_MUL);
         let s = self.b.ins().imul(slot, m);
-        let x = self.b.ins().bxor(sweep_key, s);
+        let key = if self.b.func.dfg.value_type(slot) == I32X4 {
+            self.b.ins().splat(I32X4, sweep_key)
+        } else {
+            sweep_key
+        };
+        let x = self.b.ins().bxor(key, s);
         let k = self.fmix32(x);
         if second {
-            let c = self.b.ins().iconst(I32, random::SECOND_WORD as i32 as i64);
+            let c = self.int_like(k, random::SECOND_WORD);
             let x = self.b.ins().bxor(k, c);
             self.fmix32(x)
         } else {
@@ -189,9 +240,14 @@ impl Simd<'_, '_> {
         }
     }
 
-    /// Mirror of [`random::lane_word`]: `chain_mul` holds `chain · CHAIN_MUL` per lane.
+    /// Mirror of [`random::lane_word`]: `chain_mul` holds `chain · CHAIN_MUL` per lane and
+    /// `node_key` is one key for all lanes (scalar) or one per lane (i32x4).
     pub fn lane_word(&mut self, node_key: Value, chain_mul: Value) -> Value {
-        let k = self.b.ins().splat(I32X4, node_key);
+        let k = if self.b.func.dfg.value_type(node_key) == I32X4 {
+            node_key
+        } else {
+            self.b.ins().splat(I32X4, node_key)
+        };
         let x = self.b.ins().bxor(k, chain_mul);
         self.fmix32(x)
     }

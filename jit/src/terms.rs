@@ -167,21 +167,13 @@ fn emit_term_at(
     base: Option<Value>,
     acc: &[Vec<Variable>],
 ) {
-    let arity = g.arity();
-    let nc = g.cat_strides.len();
-    let np = g.product_tails as usize;
     // Splat weights shared by every lane group (no categorical tail indexes them).
-    let shared: Option<Vec<Value>> = (nc == 0).then(|| {
+    let shared: Option<Vec<Value>> = g.cat_strides.is_empty().then(|| {
         (0..plan.head_values)
             .map(|k| match (&plan.weights, base) {
-                (WeightSource::Folded { table, .. }, _) => Simd { b: &mut *b }.f(table[k]),
+                (WeightSource::Folded { table, .. }, _) => Simd::new(&mut *b).f(table[k]),
                 (WeightSource::Loaded, Some(base)) => {
-                    let idx = b
-                        .ins()
-                        .iadd_imm_u(base, (k as u32 * plan.head_stride) as i64);
-                    let off = b.ins().ishl_imm_u(idx, 2);
-                    let addr = b.ins().iadd(lanes.weights, off);
-                    let w = b.ins().load(F32, flags(), addr, 0);
+                    let w = load_weight(b, plan, lanes.weights, base, k);
                     b.ins().splat(F32X4, w)
                 }
                 (WeightSource::Loaded, None) => unreachable!("loaded weights have a base"),
@@ -190,49 +182,104 @@ fn emit_term_at(
     });
     for (gi, acc) in acc.iter().enumerate().take(lanes.n) {
         let off = (16 * gi) as i32;
-        let load =
-            |b: &mut FunctionBuilder<'_>, j: usize| b.ins().load(F32X4, flags(), rows[j], off);
-        let cats: Vec<Value> = (0..nc)
-            .map(|j| {
-                let v = load(b, j);
-                b.ins().fcvt_to_sint_sat(I32X4, v)
-            })
+        let tails: Vec<Value> = rows
+            .iter()
+            .map(|&row| b.ins().load(F32X4, flags(), row, off))
             .collect();
-        let mut rest: Option<Value> = None;
-        let mut mul = |b: &mut FunctionBuilder<'_>, v: Value| {
-            rest = Some(match rest {
-                None => v,
-                Some(r) => b.ins().fmul(r, v),
-            });
+        let term = TermValues {
+            tails: &tails,
+            shared: shared.as_deref(),
+            bases: [base; 4],
+            valid: None,
         };
-        for j in nc..nc + np {
-            let v = load(b, j);
-            mul(b, v);
-        }
-        for (j, &p) in (nc + np..arity).zip(&g.gaussian_powers) {
-            let x = load(b, j);
+        accumulate_term(b, g, plan, lanes.weights, &term, acc);
+    }
+}
+
+/// The weight of head value `k` of the term whose weight base index is `base` (i64).
+pub(crate) fn load_weight(
+    b: &mut FunctionBuilder<'_>,
+    plan: &GroupPlan,
+    weights: Value,
+    base: Value,
+    k: usize,
+) -> Value {
+    let idx = b
+        .ins()
+        .iadd_imm_u(base, (k as u32 * plan.head_stride) as i64);
+    let off = b.ins().ishl_imm_u(idx, 2);
+    let addr = b.ins().iadd(weights, off);
+    b.ins().load(F32, flags(), addr, 0)
+}
+
+/// What one term contributes to one f32x4 vector of conditional parameters, whatever the
+/// lanes are (four chains of one head, or one chain of four heads).
+pub(crate) struct TermValues<'a> {
+    /// The tails' values, one vector per tail in the group's tail order.
+    pub tails: &'a [Value],
+    /// Per head value, the weight vector when no categorical tail indexes the weights.
+    pub shared: Option<&'a [Value]>,
+    /// Per lane, the term's weight base index (i64; `None` for folded weights).
+    pub bases: [Option<Value>; 4],
+    /// Lanes that have this term (an i32x4 mask); the others add nothing.
+    pub valid: Option<Value>,
+}
+
+/// Multiplies one term's tails and weights and adds it to `acc`, in the reference order.
+pub(crate) fn accumulate_term(
+    b: &mut FunctionBuilder<'_>,
+    g: &InteractionGroup,
+    plan: &GroupPlan,
+    weights: Value,
+    term: &TermValues<'_>,
+    acc: &[Variable],
+) {
+    let arity = g.arity();
+    let nc = g.cat_strides.len();
+    let np = g.product_tails as usize;
+    let cats: Vec<Value> = term.tails[..nc]
+        .iter()
+        .map(|&v| b.ins().fcvt_to_sint_sat(I32X4, v))
+        .collect();
+    let mut rest: Option<Value> = None;
+    let mut mul = |b: &mut FunctionBuilder<'_>, v: Value| {
+        rest = Some(match rest {
+            None => v,
+            Some(r) => b.ins().fmul(r, v),
+        });
+    };
+    for &v in &term.tails[nc..nc + np] {
+        mul(b, v);
+    }
+    for (&x, &p) in term.tails[nc + np..arity].iter().zip(&g.gaussian_powers) {
+        mul(b, x);
+        if p == Power::Two {
             mul(b, x);
-            if p == Power::Two {
-                mul(b, x);
-            }
         }
-        let ws: Vec<Value> = match &shared {
-            Some(ws) => ws.clone(),
-            None => indexed_weights(b, g, plan, lanes.weights, base, &cats),
+    }
+    let ws: Vec<Value> = match term.shared {
+        Some(ws) => ws.to_vec(),
+        None => indexed_weights(b, g, plan, weights, term.bases, &cats),
+    };
+    let targets: Vec<usize> = match g.head {
+        HeadRole::Gaussian { power: Power::Two } => vec![1],
+        _ => (0..plan.head_values).collect(),
+    };
+    for (&a, &w) in targets.iter().zip(&ws) {
+        let mut value = match rest {
+            None => w,
+            Some(r) => b.ins().fmul(w, r),
         };
-        let targets: Vec<usize> = match g.head {
-            HeadRole::Gaussian { power: Power::Two } => vec![1],
-            _ => (0..plan.head_values).collect(),
-        };
-        for (&a, &w) in targets.iter().zip(&ws) {
-            let term = match rest {
-                None => w,
-                Some(r) => b.ins().fmul(w, r),
-            };
-            let cur = b.use_var(acc[a]);
-            let sum = b.ins().fadd(cur, term);
-            b.def_var(acc[a], sum);
+        if let Some(valid) = term.valid {
+            // Masked-out lanes add +0.0, which leaves a sum that started at +0.0 unchanged.
+            let mut s = Simd::new(&mut *b);
+            let bits = s.cast(I32X4, value);
+            let kept = s.b.ins().band(bits, valid);
+            value = s.cast(F32X4, kept);
         }
+        let cur = b.use_var(acc[a]);
+        let sum = b.ins().fadd(cur, value);
+        b.def_var(acc[a], sum);
     }
 }
 
@@ -243,7 +290,7 @@ fn indexed_weights(
     g: &InteractionGroup,
     plan: &GroupPlan,
     weights: Value,
-    base: Option<Value>,
+    bases: [Option<Value>; 4],
     cats: &[Value],
 ) -> Vec<Value> {
     match &plan.weights {
@@ -271,7 +318,7 @@ fn indexed_weights(
                         let kv = b.ins().iconst(I32, k as i64);
                         let kv = b.ins().splat(I32X4, kv);
                         let eq = b.ins().icmp(IntCC::Equal, idx, kv);
-                        let mut s = Simd { b: &mut *b };
+                        let mut s = Simd::new(&mut *b);
                         let diag = s.f(table[k * combos + k]);
                         let diag_bits = s.cast(I32X4, diag);
                         let w = s.b.ins().band(eq, diag_bits);
@@ -288,7 +335,7 @@ fn indexed_weights(
                 .collect();
             (0..plan.head_values)
                 .map(|k| {
-                    let mut s = Simd { b: &mut *b };
+                    let mut s = Simd::new(&mut *b);
                     let row = &table[k * combos..(k + 1) * combos];
                     let mut w = s.f(row[0]);
                     for (c, &m) in masks.iter().enumerate() {
@@ -300,7 +347,6 @@ fn indexed_weights(
                 .collect()
         }
         WeightSource::Loaded => {
-            let base = base.expect("loaded weights have a base");
             let mut idx: Option<Value> = None;
             for (&c, &stride) in cats.iter().zip(&g.cat_strides) {
                 let sv = b.ins().iconst(I32, stride as i64);
@@ -314,11 +360,12 @@ fn indexed_weights(
             let idx = idx.expect("indexed weights have categorical tails");
             (0..plan.head_values)
                 .map(|k| {
-                    let kb = b
-                        .ins()
-                        .iadd_imm_u(base, (k as u32 * plan.head_stride) as i64);
                     let mut v = None;
                     for lane in 0..4u8 {
+                        let base = bases[lane as usize].expect("loaded weights have a base");
+                        let kb = b
+                            .ins()
+                            .iadd_imm_u(base, (k as u32 * plan.head_stride) as i64);
                         let i = b.ins().extractlane(idx, lane);
                         let i = b.ins().uextend(I64, i);
                         let i = b.ins().iadd(i, kb);

@@ -2,7 +2,7 @@
 //! backend's `conditional_update`.
 
 use crate::emit::{KERNEL_GAUSSIAN_ERROR, KernelArgs, flags};
-use crate::simd::Simd;
+use crate::simd::{ConstCache, Simd};
 use blockgibbs_compiler::random;
 use blockgibbs_ir::{NodeKind, UpdateRule};
 use cranelift_codegen::ir::condcodes::FloatCC;
@@ -11,12 +11,20 @@ use cranelift_codegen::ir::{ConstantData, InstBuilder, Value};
 use cranelift_frontend::FunctionBuilder;
 use std::mem::offset_of;
 
-/// Per-head random keys and the lane group's chains.
-pub(crate) struct LaneRng {
-    /// `node_key(sweep_key, slot, false)` and, for Gaussian draws, the second key.
-    pub keys: [Option<Value>; 2],
-    /// Global chain index of the lane group's first lane (i32).
-    pub chain0: Value,
+/// What addresses the random words of a lane group.
+pub(crate) enum LaneRng {
+    /// Four chains of one head: the head's scalar keys (`node_key(sweep_key, slot, false)`
+    /// and, for Gaussian draws, the second key) and the global chain of the first lane (i32).
+    Chains {
+        keys: [Option<Value>; 2],
+        chain0: Value,
+    },
+    /// One chain of four heads: the heads' keys as i32x4 vectors and the chain's
+    /// `chain · CHAIN_MUL` splat (i32x4).
+    Heads {
+        keys: [Option<Value>; 2],
+        chain_mul: Value,
+    },
 }
 
 /// Whether a block of `kind` under `rule` draws random numbers, and how many words.
@@ -29,6 +37,18 @@ pub(crate) fn words_needed(kind: NodeKind, rule: UpdateRule) -> usize {
 }
 
 fn random_words(s: &mut Simd<'_, '_>, rng: &LaneRng) -> Vec<Value> {
+    let (keys, chain_mul) = match *rng {
+        LaneRng::Chains { keys, chain0 } => (keys, chain_muls(s, chain0)),
+        LaneRng::Heads { keys, chain_mul } => (keys, chain_mul),
+    };
+    keys.iter()
+        .flatten()
+        .map(|&k| s.lane_word(k, chain_mul))
+        .collect()
+}
+
+/// `chain · CHAIN_MUL` for the four chains starting at `chain0`.
+fn chain_muls(s: &mut Simd<'_, '_>, chain0: Value) -> Value {
     let lanes = s.b.func.dfg.constants.insert(ConstantData::from(
         [0u32, 1, 2, 3]
             .iter()
@@ -36,15 +56,10 @@ fn random_words(s: &mut Simd<'_, '_>, rng: &LaneRng) -> Vec<Value> {
             .collect::<Vec<u8>>(),
     ));
     let lane_ids = s.b.ins().vconst(I32X4, lanes);
-    let c0 = s.b.ins().splat(I32X4, rng.chain0);
+    let c0 = s.b.ins().splat(I32X4, chain0);
     let chains = s.b.ins().iadd(c0, lane_ids);
     let m = s.i(random::CHAIN_MUL);
-    let chain_mul = s.b.ins().imul(chains, m);
-    rng.keys
-        .iter()
-        .flatten()
-        .map(|&k| s.lane_word(k, chain_mul))
-        .collect()
+    s.b.ins().imul(chains, m)
 }
 
 /// Where a failing Gaussian update reports itself.
@@ -57,7 +72,9 @@ pub(crate) struct ErrorSink {
     pub lane: Value,
 }
 
-/// The new values of one lane group from its conditional parameters.
+/// The new values of one lane group from its conditional parameters. `consts` holds the
+/// constants of earlier lane groups of the same head, which this one reuses.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn emit_update(
     b: &mut FunctionBuilder<'_>,
     kind: NodeKind,
@@ -66,8 +83,9 @@ pub(crate) fn emit_update(
     beta: Value,
     rng: &LaneRng,
     err: &ErrorSink,
+    consts: &mut ConstCache,
 ) -> Value {
-    let mut s = Simd { b };
+    let mut s = Simd::cached(b, consts);
     match kind {
         NodeKind::Spin | NodeKind::Binary => {
             let g = s.b.ins().fmul(params[0], beta);
@@ -76,20 +94,13 @@ pub(crate) fn emit_update(
             } else {
                 (1.0, 0.0)
             };
-            let arg = |s: &mut Simd<'_, '_>| {
-                if kind == NodeKind::Spin {
-                    let m2 = s.f(-2.0);
-                    s.b.ins().fmul(g, m2)
-                } else {
-                    s.b.ins().fneg(g)
-                }
-            };
+            // The draw needs e^{−2g} (spins) or e^{−g} (binaries).
+            let k = if kind == NodeKind::Spin { -2.0 } else { -1.0 };
             match rule {
                 UpdateRule::Sample => {
                     let w = random_words(&mut s, rng);
                     let u = s.uniform(w[0]);
-                    let t = arg(&mut s);
-                    let e = s.exp(t);
+                    let e = s.exp_scaled(g, k);
                     let ue = s.b.ins().fmul(u, e);
                     let sum = s.b.ins().fadd(u, ue);
                     let one = s.f(1.0);
@@ -98,8 +109,7 @@ pub(crate) fn emit_update(
                     s.sel(m, x, y)
                 }
                 UpdateRule::Mean => {
-                    let t = arg(&mut s);
-                    let e = s.exp(t);
+                    let e = s.exp_scaled(g, k);
                     let one = s.f(1.0);
                     let den = s.b.ins().fadd(one, e);
                     if kind == NodeKind::Spin {

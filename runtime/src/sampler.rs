@@ -486,12 +486,13 @@ fn sweep_chunk(
     let Chunk {
         first_chain,
         lanes,
+        chains,
         values,
         betas,
-        ..
     } = chunk;
     let ctx = LaneContext {
         lanes: *lanes,
+        chains: *chains,
         first_chain: *first_chain,
         betas,
         key,
