@@ -81,6 +81,7 @@ use crate::ising::{IsingEBM, PottsEBM};
 use crate::rbm::BinaryRbm;
 
 mod error;
+pub mod gaussian_rbm;
 pub use error::ModelIoError;
 
 /// Version of the file layout written by this module; the only one it reads.

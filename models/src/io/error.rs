@@ -6,6 +6,7 @@ use thiserror::Error;
 
 use crate::ising::IsingError;
 use crate::rbm::RbmError;
+use crate::rbm::gaussian::GaussianRbmError;
 
 /// Everything that can go wrong saving or loading a model. Each variant names the file,
 /// tensor or metadata key at fault.
@@ -125,6 +126,10 @@ pub enum ModelIoError {
     /// The RBM's constructor rejected the loaded parameters (boxed: `RbmError` is large).
     #[error("invalid model: {0}")]
     Rbm(Box<RbmError>),
+    /// The Gaussian–Bernoulli RBM's constructor rejected the loaded parameters (boxed like
+    /// [`ModelIoError::Rbm`]).
+    #[error("invalid model: {0}")]
+    GaussianRbm(Box<GaussianRbmError>),
 }
 
 impl From<IsingError> for ModelIoError {
@@ -136,5 +141,11 @@ impl From<IsingError> for ModelIoError {
 impl From<RbmError> for ModelIoError {
     fn from(e: RbmError) -> Self {
         ModelIoError::Rbm(Box::new(e))
+    }
+}
+
+impl From<GaussianRbmError> for ModelIoError {
+    fn from(e: GaussianRbmError) -> Self {
+        ModelIoError::GaussianRbm(Box::new(e))
     }
 }

@@ -6,6 +6,8 @@
 //!   [`MAX_EXACT_UNITS`] units.
 //! - [`ais`]: annealed importance sampling estimate of `log Z` for larger machines.
 //! - [`train`]: CD-k / PCD gradients, penalties, hinton / Glorot initialisation, [`fit`].
+//! - [`gaussian`]: Gaussian–Bernoulli RBMs ([`GaussianRbm`]) with exact `log Z`;
+//!   [`gaussian_tap`]: their mean-field / TAP2 free energies.
 //! - [`BinaryRbm::pseudo_log_likelihood`], [`BinaryRbm::stochastic_pseudo_log_likelihood`] and
 //!   [`BinaryRbm::reconstruction_error`].
 //!
@@ -15,6 +17,8 @@
 
 pub mod ais;
 pub mod exact;
+pub mod gaussian;
+pub mod gaussian_tap;
 pub mod tap;
 pub mod train;
 
@@ -27,6 +31,7 @@ pub use ais::{AisOptions, AisResult, BetaSchedule, ais_log_partition};
 pub use exact::{
     MAX_EXACT_UNITS, average_log_likelihood, average_log_likelihood_with, log_partition,
 };
+pub use gaussian::{GaussianRbm, GaussianRbmError, GaussianRbmGradient};
 pub use tap::{TapError, TapGradient, TapOptions, TapOrder, TapResult};
 pub use train::{
     EpochReport, GradientEstimate, GradientEstimator, Penalty, PhaseStats, RbmGradient, Sampling,

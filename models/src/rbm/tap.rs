@@ -131,7 +131,7 @@ impl Default for TapOptions {
 }
 
 impl TapOptions {
-    fn validate(&self) -> Result<(), TapError> {
+    pub(super) fn validate(&self) -> Result<(), TapError> {
         let (t, d, e) = (self.tolerance, self.damping, self.step_size);
         for (field, value, ok, want) in [
             ("tolerance", t, t >= 0.0 && t.is_finite(), "finite and ≥ 0"),
@@ -324,7 +324,7 @@ fn gamma_grad_m(p: &Params, v: &Layer, h: &Layer, order: TapOrder) -> (Vec<f64>,
 /// Solves `x = f − c (σ(x) − ½)` (`c ≥ 0`) for `x`: the exact minimiser of one unit's convex
 /// share of `Γ`. The root lies in `[f − c/2, f + c/2]`; Newton steps that leave the bracket
 /// are replaced by bisection.
-fn solve_unit(f: f64, c: f64) -> f64 {
+pub(super) fn solve_unit(f: f64, c: f64) -> f64 {
     if c == 0.0 {
         return f;
     }
