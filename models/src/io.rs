@@ -23,7 +23,7 @@
 //! |------------------|-----------------------------------------------------------|
 //! | `format`         | `"blockgibbs"`                                            |
 //! | `format_version` | `"1"` (the only version this crate reads: [`FORMAT_VERSION`]) |
-//! | `kind`           | `"ising_ebm"`, `"potts_ebm"` or `"binary_rbm"`            |
+//! | `kind`           | `"ising_ebm"`, `"potts_ebm"`, `"binary_rbm"` or `"gaussian_rbm"` ([`gaussian_rbm`]) |
 //!
 //! and per kind (integers in decimal, β as the shortest decimal that parses back to the same
 //! `f32`, so `np.float32(meta["beta"])` is exact):
@@ -79,10 +79,13 @@ use safetensors::tensor::{Dtype, SafeTensors};
 
 use crate::ising::{IsingEBM, PottsEBM};
 use crate::rbm::BinaryRbm;
+use crate::rbm::gaussian::GaussianRbm;
 
 mod error;
 pub mod gaussian_rbm;
+
 pub use error::ModelIoError;
+pub use gaussian_rbm::KIND_GAUSSIAN_RBM;
 
 /// Version of the file layout written by this module; the only one it reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -128,6 +131,8 @@ pub enum AnyModel {
     Potts(PottsEBM),
     /// A `binary_rbm` file.
     Rbm(BinaryRbm),
+    /// A `gaussian_rbm` file.
+    GaussianRbm(GaussianRbm),
 }
 
 impl AnyModel {
@@ -137,6 +142,7 @@ impl AnyModel {
             AnyModel::Ising(_) => KIND_ISING,
             AnyModel::Potts(_) => KIND_POTTS,
             AnyModel::Rbm(_) => KIND_RBM,
+            AnyModel::GaussianRbm(_) => KIND_GAUSSIAN_RBM,
         }
     }
 
@@ -147,6 +153,7 @@ impl AnyModel {
         match kind {
             KIND_ISING => IsingEBM::from_safetensors(bytes).map(AnyModel::Ising),
             KIND_POTTS => PottsEBM::from_safetensors(bytes).map(AnyModel::Potts),
+            KIND_GAUSSIAN_RBM => GaussianRbm::from_safetensors(bytes).map(AnyModel::GaussianRbm),
             _ => BinaryRbm::from_safetensors(bytes).map(AnyModel::Rbm),
         }
     }
@@ -162,6 +169,7 @@ impl AnyModel {
             AnyModel::Ising(m) => m.save(path),
             AnyModel::Potts(m) => m.save(path),
             AnyModel::Rbm(m) => m.save(path),
+            AnyModel::GaussianRbm(m) => m.save(path),
         }
     }
 }
@@ -473,7 +481,7 @@ fn check_header(
         });
     }
     let found = meta_str(file, "kind")?;
-    let kind = [KIND_ISING, KIND_POTTS, KIND_RBM]
+    let kind = [KIND_ISING, KIND_POTTS, KIND_RBM, KIND_GAUSSIAN_RBM]
         .into_iter()
         .find(|k| *k == found)
         .ok_or_else(|| ModelIoError::UnknownKind { kind: found.into() })?;

@@ -190,14 +190,14 @@ fn wrong_kind_unknown_kind_and_version() {
         other => panic!("{other:?}"),
     }
     let unknown = edited(&ising, |_, m| {
-        m.insert("kind".into(), "gaussian_rbm".into());
+        m.insert("kind".into(), "deep_belief_net".into());
     });
     for result in [
         IsingEBM::from_safetensors(&unknown).map(|_| ()),
         AnyModel::from_safetensors(&unknown).map(|_| ()),
     ] {
         match result {
-            Err(ModelIoError::UnknownKind { kind }) => assert_eq!(kind, "gaussian_rbm"),
+            Err(ModelIoError::UnknownKind { kind }) => assert_eq!(kind, "deep_belief_net"),
             other => panic!("{other:?}"),
         }
     }

@@ -16,12 +16,11 @@
 //! | `hidden_bias` | `[n_hidden]`            | `b_j`                            |
 //!
 //! Loading runs the same checks as the other kinds and then [`GaussianRbm::new`], so a loaded
-//! machine is always valid. This kind is read through [`ModelIo`] only: [`super::AnyModel`]
-//! and [`super::read_kind`] do not list it and report it as an unknown kind.
+//! machine is always valid; [`super::AnyModel`] reads it as `AnyModel::GaussianRbm`.
 
 use super::{
-    FORMAT_NAME, FORMAT_VERSION, KIND_ISING, KIND_POTTS, KIND_RBM, ModelIo, ModelIoError, Parsed,
-    bad_value, check_names, encode, f32_entry, meta_parse, meta_str, parse, read_f32,
+    ModelIo, ModelIoError, check_header, check_names, encode, f32_entry, meta_parse, parse,
+    read_f32,
 };
 use crate::rbm::gaussian::GaussianRbm;
 
@@ -30,34 +29,6 @@ pub const KIND_GAUSSIAN_RBM: &str = "gaussian_rbm";
 
 /// Tensor names, in file order.
 const TENSORS: [&str; 4] = ["weights", "loc", "log_var", "hidden_bias"];
-
-/// Checks `format`, `format_version` and that `kind` is [`KIND_GAUSSIAN_RBM`] (the parent's
-/// check does not know this kind).
-fn check_gaussian_header(file: &Parsed<'_>) -> Result<(), ModelIoError> {
-    let format = meta_str(file, "format")?;
-    if format != FORMAT_NAME {
-        let reason = format!("expected {FORMAT_NAME:?}");
-        return Err(bad_value("format", format, reason));
-    }
-    let version = meta_str(file, "format_version")?;
-    if version.parse::<u32>().ok() != Some(FORMAT_VERSION) {
-        return Err(ModelIoError::UnsupportedVersion {
-            found: version.into(),
-            supported: FORMAT_VERSION,
-        });
-    }
-    let kind = meta_str(file, "kind")?;
-    if kind == KIND_GAUSSIAN_RBM {
-        Ok(())
-    } else if [KIND_ISING, KIND_POTTS, KIND_RBM].contains(&kind) {
-        Err(ModelIoError::WrongKind {
-            expected: KIND_GAUSSIAN_RBM,
-            found: kind.into(),
-        })
-    } else {
-        Err(ModelIoError::UnknownKind { kind: kind.into() })
-    }
-}
 
 impl ModelIo for GaussianRbm {
     const KIND: &'static str = KIND_GAUSSIAN_RBM;
@@ -79,7 +50,7 @@ impl ModelIo for GaussianRbm {
 
     fn from_safetensors(bytes: &[u8]) -> Result<Self, ModelIoError> {
         let file = parse(bytes)?;
-        check_gaussian_header(&file)?;
+        check_header(&file, Some(Self::KIND))?;
         check_names(&file, Self::KIND, &TENSORS)?;
         let nv: usize = meta_parse(&file, "n_visible")?;
         let nh: usize = meta_parse(&file, "n_hidden")?;
