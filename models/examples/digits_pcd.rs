@@ -66,11 +66,11 @@ fn parse_args() -> Result<Args, AnyError> {
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
         match arg.as_str() {
-            "--epochs" => args.epochs = value("--epochs")?.parse()?,
-            "--batch-size" => args.batch_size = value("--batch-size")?.parse()?,
-            "--lr" => args.lr = value("--lr")?.parse()?,
-            "--chains" => args.chains = value("--chains")?.parse()?,
-            "--seed" => args.seed = value("--seed")?.parse()?,
+            "--epochs" => args.epochs = parse("--epochs", value("--epochs")?)?,
+            "--batch-size" => args.batch_size = parse("--batch-size", value("--batch-size")?)?,
+            "--lr" => args.lr = parse("--lr", value("--lr")?)?,
+            "--chains" => args.chains = parse("--chains", value("--chains")?)?,
+            "--seed" => args.seed = parse("--seed", value("--seed")?)?,
             "--eval-weights" => args.eval_weights = Some(value("--eval-weights")?.into()),
             s if s.starts_with("--") => return Err(format!("unknown option {s}").into()),
             s => args.out_dir = PathBuf::from(s),
@@ -79,7 +79,22 @@ fn parse_args() -> Result<Args, AnyError> {
     Ok(args)
 }
 
-fn main() -> Result<(), AnyError> {
+fn parse<T: std::str::FromStr>(name: &str, text: String) -> Result<T, AnyError>
+where
+    T::Err: std::fmt::Display,
+{
+    text.parse()
+        .map_err(|e| format!("{name} `{text}`: {e}").into())
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("digits_pcd: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), AnyError> {
     let args = parse_args()?;
     let data = digits_binary()?;
     match &args.eval_weights {

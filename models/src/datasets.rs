@@ -176,6 +176,14 @@ pub fn digits() -> Result<Digits, DatasetError> {
 
 /// The digits binarised at [`DIGITS_THRESHOLD`]: `1797 × 64` values in {0, 1}, row-major,
 /// ready for [`crate::rbm::fit`].
+///
+/// ```
+/// use blockgibbs_models::datasets::{DIGITS_PIXELS, DIGITS_ROWS, digits_binary};
+/// let data = digits_binary().unwrap();
+/// assert_eq!(data.len(), DIGITS_ROWS * DIGITS_PIXELS);
+/// let on = data.iter().filter(|&&x| x == 1.0).count();
+/// assert_eq!(on, 37_151); // 32.3% of the pixels
+/// ```
 pub fn digits_binary() -> Result<Vec<f32>, DatasetError> {
     Ok(digits()?.binarised(DIGITS_THRESHOLD))
 }
