@@ -6,8 +6,10 @@
 //! - [`optim`]: SGD, momentum and Adam with learning-rate schedules.
 //! - [`tempering`]: parallel tempering (replica exchange) and simulated annealing.
 //! - [`rbm`]: binary RBMs: exact log-likelihood, AIS, pseudo-likelihood, reconstruction.
+//! - [`datasets`]: the UCI handwritten digits (8×8, 1,797 images) shipped in the repository.
 //! - [`io`]: save/load of every model as documented safetensors files.
 
+pub mod datasets;
 pub mod io;
 pub mod ising;
 pub mod lattice;
