@@ -216,9 +216,12 @@ fn enumerated_layer(machine: &BoltzmannMachine) -> Result<(usize, usize), Machin
     }
 }
 
-/// Every state of the enumerated layer with its log-weight `−F(x)` (the other layer summed
-/// out) and the field it puts on the other layer.
-fn enumerate(machine: &BoltzmannMachine) -> Result<Vec<(Vec<f32>, f64, Vec<f64>)>, MachineError> {
+/// A state of the enumerated layer, its log-weight `−F(x)` (the other layer summed out) and
+/// the field it puts on the other layer.
+type WeightedState = (Vec<f32>, f64, Vec<f64>);
+
+/// Every state of the enumerated layer, weighted.
+fn enumerate(machine: &BoltzmannMachine) -> Result<Vec<WeightedState>, MachineError> {
     let (e, count) = enumerated_layer(machine)?;
     let (le, lo) = (&machine.layers()[e], &machine.layers()[1 - e]);
     Ok((0..count)
