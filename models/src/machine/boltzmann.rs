@@ -108,6 +108,57 @@ impl BoltzmannMachine {
         &self.weights
     }
 
+    /// Every parameter as one `f64` vector, in [`super::MachineGradient::flatten`]'s layout
+    /// (per layer `bias` then `log_var`, then the weight matrices), for optimisers.
+    pub fn flat_params(&self) -> Vec<f64> {
+        let mut out = Vec::new();
+        for layer in &self.layers {
+            out.extend(
+                layer
+                    .bias()
+                    .iter()
+                    .chain(layer.log_var())
+                    .map(|&x| x as f64),
+            );
+        }
+        for w in &self.weights {
+            out.extend(w.iter().map(|&x| x as f64));
+        }
+        out
+    }
+
+    /// The machine with every parameter replaced from `params` (the layout of
+    /// [`BoltzmannMachine::flat_params`]), rounded to `f32` and validated.
+    pub fn with_flat_params(&self, params: &[f64]) -> Result<BoltzmannMachine, MachineError> {
+        let expected = self
+            .layers
+            .iter()
+            .map(|l| l.bias().len() + l.log_var().len())
+            .sum::<usize>()
+            + self.weights.iter().map(Vec::len).sum::<usize>();
+        if params.len() != expected {
+            return Err(MachineError::ShapeMismatch {
+                field: "params".into(),
+                expected,
+                found: params.len(),
+            });
+        }
+        let mut rest = params;
+        let mut take = |n: usize| {
+            let (head, tail) = rest.split_at(n);
+            rest = tail;
+            head.iter().map(|&x| x as f32).collect::<Vec<f32>>()
+        };
+        let mut layers = Vec::with_capacity(self.layers.len());
+        for layer in &self.layers {
+            let bias = take(layer.bias().len());
+            let log_var = take(layer.log_var().len());
+            layers.push(layer.with_params(bias, log_var)?);
+        }
+        let weights = self.weights.iter().map(|w| take(w.len())).collect();
+        BoltzmannMachine::new(layers, weights)
+    }
+
     pub(crate) fn check_layer(&self, layer: usize) -> Result<(), MachineError> {
         if layer < self.layers.len() {
             Ok(())

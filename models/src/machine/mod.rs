@@ -10,6 +10,8 @@
 //!   with any layer clamped.
 //! - [`gradient`]: CD-k / PCD gradient estimates for two-layer machines of any unit kinds and
 //!   the exact gradient by enumeration of a discrete layer.
+//! - [`pretrain`]: Salakhutdinov–Hinton layerwise pretraining of deep machines, with the
+//!   doubled inputs applied in both directions.
 //!
 //! **Energy** (paysage's conventions). Each layer maps its state to an interaction statistic
 //! `φ(x)`: `x` for binary and spin units, `x / σ²` for Gaussian units (the visible rescaling of
@@ -28,6 +30,7 @@
 mod boltzmann;
 pub mod gradient;
 mod layer;
+pub mod pretrain;
 mod sampler;
 
 pub use boltzmann::BoltzmannMachine;
@@ -36,6 +39,7 @@ pub use gradient::{
     exact_gradient, exact_model_stats, log_partition, positive_phase,
 };
 pub use layer::{Conditional, Layer, UnitKind};
+pub use pretrain::{Doubling, PretrainOptions, PretrainingRbm, pretrain};
 pub use sampler::{MachineSampler, SamplingMode};
 
 use blockgibbs_ir::ModelError;
