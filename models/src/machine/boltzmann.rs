@@ -82,14 +82,17 @@ impl BoltzmannMachine {
             let u2: f64 = rng.random::<f64>();
             ((-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()) as f32
         };
-        let weights = layers
-            .windows(2)
-            .map(|p| {
-                (0..p[0].dim().saturating_mul(p[1].dim()))
-                    .map(|_| normal() * weight_std)
-                    .collect()
-            })
-            .collect();
+        let mut weights = Vec::with_capacity(layers.len().saturating_sub(1));
+        for (l, p) in layers.windows(2).enumerate() {
+            let count =
+                p[0].dim()
+                    .checked_mul(p[1].dim())
+                    .ok_or_else(|| MachineError::InvalidOption {
+                        field: "weights",
+                        reason: format!("layers {l} and {} are too large to connect", l + 1),
+                    })?;
+            weights.push((0..count).map(|_| normal() * weight_std).collect());
+        }
         BoltzmannMachine::new(layers, weights)
     }
 
@@ -337,9 +340,11 @@ impl BoltzmannMachine {
                 UnitKind::Gaussian => NodeKind::Gaussian,
                 UnitKind::Categorical(k) => {
                     NodeKind::Categorical(u32::try_from(k).map_err(|_| {
-                        MachineError::TooFewCategories {
-                            field: format!("layers[{l}] (K beyond u32)"),
-                            k,
+                        MachineError::InvalidOption {
+                            field: "k",
+                            reason: format!(
+                                "layer {l} has {k} categories; the runtime takes < 2^32"
+                            ),
                         }
                     })?)
                 }

@@ -200,7 +200,12 @@ impl Layer {
 
     /// A layer of `n` units with zero biases (and unit variances for Gaussian units).
     pub fn zeros(kind: UnitKind, n: usize) -> Result<Layer, MachineError> {
-        let dim = n.saturating_mul(kind.width());
+        let dim = n
+            .checked_mul(kind.width())
+            .ok_or_else(|| MachineError::InvalidOption {
+                field: "n",
+                reason: format!("{n} units × {} overflows usize", kind.width()),
+            })?;
         let log_var = if kind == UnitKind::Gaussian {
             vec![0.0; n]
         } else {
