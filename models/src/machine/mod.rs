@@ -10,7 +10,7 @@
 //!   with any layer clamped.
 //! - [`gradient`]: CD-k / PCD gradient estimates for two-layer machines of any unit kinds and
 //!   the exact gradient by enumeration of a discrete layer.
-//! - [`pretrain`]: Salakhutdinov–Hinton layerwise pretraining of deep machines, with the
+//! - [`mod@pretrain`]: Salakhutdinov–Hinton layerwise pretraining of deep machines, with the
 //!   doubled inputs applied in both directions.
 //!
 //! **Energy** (paysage's conventions). Each layer maps its state to an interaction statistic
