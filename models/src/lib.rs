@@ -5,14 +5,18 @@
 //! - [`training`]: `estimate_moments`, `IsingTrainingSpec`, `estimate_kl_grad`.
 //! - [`optim`]: SGD, momentum and Adam with learning-rate schedules.
 //! - [`tempering`]: parallel tempering (replica exchange) and simulated annealing.
-//! - [`rbm`]: binary RBMs: exact log-likelihood, AIS, pseudo-likelihood, reconstruction.
+//! - [`rbm`]: binary and Gaussian–Bernoulli RBMs: exact log-likelihood, AIS,
+//!   pseudo-likelihood, reconstruction, CD/PCD, mean-field and TAP2 free energies.
 //! - [`datasets`]: the UCI handwritten digits (8×8, 1,797 images) shipped in the repository.
+//! - [`machine`]: layered Boltzmann machines of binary, spin, Gaussian and categorical
+//!   units: energies, conditionals, lowering, paysage's sampling modes, CD/PCD gradients.
 //! - [`io`]: save/load of every model as documented safetensors files.
 
 pub mod datasets;
 pub mod io;
 pub mod ising;
 pub mod lattice;
+pub mod machine;
 pub mod optim;
 pub mod rbm;
 pub mod tempering;
@@ -20,6 +24,7 @@ pub mod training;
 
 pub use io::{AnyModel, ModelIo, ModelIoError};
 pub use ising::{Disorder, HintonRule, IsingEBM, IsingError, PottsEBM, hinton_init};
+pub use machine::{BoltzmannMachine, Layer, MachineError, MachineSampler, SamplingMode, UnitKind};
 pub use optim::{IsingOptimizer, LrSchedule, Method, Optimizer};
 pub use rbm::{BinaryRbm, RbmError};
 pub use tempering::{

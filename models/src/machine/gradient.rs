@@ -1,0 +1,388 @@
+//! Gradients of the mean negative log-likelihood of two-layer machines (RBMs of any unit
+//! kinds): CD-k and PCD estimates run by the blockgibbs runtime, and the exact gradient by
+//! enumerating a discrete layer.
+//!
+//! **Gradient.** For every parameter θ, `∂(−mean log p(v))/∂θ = E_model[∂(−E)/∂θ] −
+//! E_data[∂(−E)/∂θ]` ("negative − positive", as in [`crate::rbm::train`]), with
+//!
+//! - binary/spin bias `b_i`: `x_i`; categorical `θ_i[c]`: `[x_i = c]`;
+//! - Gaussian `loc_i`: `(x_i − loc_i)/σ_i²`;
+//! - Gaussian `log_var_i`: `½ (x_i − loc_i)²/σ_i² − (x_i/σ_i²) f_i`, where `f_i` is the field
+//!   `Σ W φ(neighbour)` into unit `i` (the rescaled visible `x/σ²` depends on `log_var`);
+//! - weight `W_ab`: `φ(x_0)_a φ(x_1)_b`.
+//!
+//! **Rao–Blackwellisation.** The data phase uses the data as layer 0 and the conditional
+//! expectations of layer 1 given it. The model phase runs `k` sweeps (`h | v` then `v | h`),
+//! then uses the chains' final `v⁻` and the conditional expectations of layer 1 given `v⁻`.
+//! Every statistic above is a product of a function of layer 0 and a function of layer 1,
+//! so the expectation given one fixed layer is exact.
+
+use blockgibbs_runtime::SamplerOptions;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::layer::{LayerMoments, UnitKind};
+use super::{BoltzmannMachine, MachineError, MachineSampler, SamplingMode};
+use crate::rbm::{Sampling, log_sum_exp};
+
+/// Exact evaluation enumerates at most this many states of one discrete layer.
+pub const MAX_EXACT_STATES: usize = 1 << 20;
+
+/// One `f64` vector per parameter of a machine, in its layout: phase statistics (expected
+/// `∂(−E)/∂θ`) and gradients share this shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MachineGradient {
+    /// Per layer: the bias `b`, `θ` (`[n × K]`) or, for Gaussian layers, `loc`.
+    pub bias: Vec<Vec<f64>>,
+    /// Per layer: `log_var` of Gaussian layers; empty for other kinds.
+    pub log_var: Vec<Vec<f64>>,
+    /// Per weight matrix, row-major like [`BoltzmannMachine::weights`].
+    pub weights: Vec<Vec<f64>>,
+}
+
+impl MachineGradient {
+    /// All zeros in the shape of `machine`.
+    pub fn zeros(machine: &BoltzmannMachine) -> MachineGradient {
+        MachineGradient {
+            bias: machine
+                .layers()
+                .iter()
+                .map(|l| vec![0.0; l.bias().len()])
+                .collect(),
+            log_var: machine
+                .layers()
+                .iter()
+                .map(|l| vec![0.0; l.log_var().len()])
+                .collect(),
+            weights: machine
+                .weights()
+                .iter()
+                .map(|w| vec![0.0; w.len()])
+                .collect(),
+        }
+    }
+
+    /// Every entry, layer by layer (`bias`, then `log_var`), then the weight matrices.
+    pub fn flatten(&self) -> Vec<f64> {
+        let mut out = Vec::new();
+        for (b, s) in self.bias.iter().zip(&self.log_var) {
+            out.extend_from_slice(b);
+            out.extend_from_slice(s);
+        }
+        for w in &self.weights {
+            out.extend_from_slice(w);
+        }
+        out
+    }
+
+    fn vectors_mut(&mut self) -> impl Iterator<Item = &mut Vec<f64>> {
+        self.bias
+            .iter_mut()
+            .chain(self.log_var.iter_mut())
+            .chain(self.weights.iter_mut())
+    }
+
+    fn vectors(&self) -> impl Iterator<Item = &Vec<f64>> {
+        self.bias.iter().chain(&self.log_var).chain(&self.weights)
+    }
+
+    /// `negative − positive`, entry by entry.
+    fn difference(negative: &MachineGradient, positive: &MachineGradient) -> MachineGradient {
+        let mut out = negative.clone();
+        for (o, p) in out.vectors_mut().zip(positive.vectors()) {
+            o.iter_mut().zip(p).for_each(|(o, p)| *o -= p);
+        }
+        out
+    }
+
+    /// Adds `weight ·` the statistics of a two-layer configuration given by the moments of
+    /// both layers, one of which is a fixed state.
+    fn add(&mut self, machine: &BoltzmannMachine, m: [&LayerMoments; 2], weight: f64) {
+        for l in 0..2 {
+            let layer = &machine.layers()[l];
+            let (own, other) = (m[l], m[1 - l]);
+            let bias = &mut self.bias[l];
+            match layer.kind() {
+                UnitKind::Binary | UnitKind::Spin => {
+                    bias.iter_mut()
+                        .zip(&own.x)
+                        .for_each(|(g, x)| *g += weight * x);
+                }
+                UnitKind::Categorical(_) => {
+                    bias.iter_mut()
+                        .zip(&own.phi)
+                        .for_each(|(g, p)| *g += weight * p);
+                }
+                UnitKind::Gaussian => {
+                    let f = if l == 0 {
+                        machine.field(0, None, Some(&other.phi))
+                    } else {
+                        machine.field(1, Some(&other.phi), None)
+                    };
+                    for i in 0..layer.len() {
+                        let iv = layer.inv_var(i);
+                        bias[i] += weight * (own.x[i] - layer.bias()[i] as f64) * iv;
+                        self.log_var[l][i] +=
+                            weight * (0.5 * own.sq_dev[i] * iv - own.x[i] * iv * f[i]);
+                    }
+                }
+            }
+        }
+        let d1 = m[1].phi.len();
+        let w = &mut self.weights[0];
+        for (a, &pa) in m[0].phi.iter().enumerate() {
+            if pa != 0.0 {
+                for (g, &pb) in w[a * d1..(a + 1) * d1].iter_mut().zip(&m[1].phi) {
+                    *g += weight * pa * pb;
+                }
+            }
+        }
+    }
+}
+
+/// A gradient estimate with the statistics of both phases.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MachineGradientEstimate {
+    /// `negative − positive`: the gradient of the mean negative log-likelihood.
+    pub gradient: MachineGradient,
+    /// Data statistics (layer 1 Rao–Blackwellised).
+    pub positive: MachineGradient,
+    /// Model statistics (exact, or from the chains' `v⁻` with layer 1 Rao–Blackwellised).
+    pub negative: MachineGradient,
+}
+
+fn require_two_layers(machine: &BoltzmannMachine, what: &'static str) -> Result<(), MachineError> {
+    if machine.n_layers() == 2 {
+        Ok(())
+    } else {
+        Err(MachineError::NotTwoLayers {
+            what,
+            layers: machine.n_layers(),
+        })
+    }
+}
+
+/// Checks a flat data set of layer-0 states and returns its number of rows.
+fn check_data(machine: &BoltzmannMachine, data: &[f32]) -> Result<usize, MachineError> {
+    let layer = &machine.layers()[0];
+    let n = layer.len();
+    if data.is_empty() || !data.len().is_multiple_of(n) {
+        return Err(MachineError::DataShape {
+            len: data.len(),
+            units: n,
+        });
+    }
+    for (r, row) in data.chunks_exact(n).enumerate() {
+        layer.check_state(|| format!("data row {r}"), row)?;
+    }
+    Ok(data.len() / n)
+}
+
+/// Mean statistics of `rows` (flat layer-0 states) with layer 1 Rao–Blackwellised.
+fn rao_blackwell_stats(machine: &BoltzmannMachine, rows: &[f32]) -> MachineGradient {
+    let (l0, l1) = (&machine.layers()[0], &machine.layers()[1]);
+    let mut stats = MachineGradient::zeros(machine);
+    let count = rows.len() / l0.len();
+    for v in rows.chunks_exact(l0.len()) {
+        let m0 = l0.moments_of(v);
+        let m1 = l1.moments_given(&machine.field(1, Some(&m0.phi), None));
+        stats.add(machine, [&m0, &m1], 1.0 / count as f64);
+    }
+    stats
+}
+
+/// The data statistics of a batch (flat, `n_0` columns) of a two-layer machine.
+pub fn positive_phase(
+    machine: &BoltzmannMachine,
+    data: &[f32],
+) -> Result<MachineGradient, MachineError> {
+    require_two_layers(machine, "positive_phase")?;
+    check_data(machine, data)?;
+    Ok(rao_blackwell_stats(machine, data))
+}
+
+/// The discrete layer with the fewest states (within [`MAX_EXACT_STATES`]), and its count.
+fn enumerated_layer(machine: &BoltzmannMachine) -> Result<(usize, usize), MachineError> {
+    let counts = [0, 1].map(|l| machine.layers()[l].state_count());
+    let best = (0..2)
+        .filter_map(|l| counts[l].map(|c| (l, c)))
+        .min_by_key(|&(_, c)| c);
+    match best {
+        Some((l, c)) if c <= MAX_EXACT_STATES => Ok((l, c)),
+        other => Err(MachineError::TooLargeForExact {
+            states: other.map_or(usize::MAX, |(_, c)| c),
+            limit: MAX_EXACT_STATES,
+        }),
+    }
+}
+
+/// A state of the enumerated layer, its log-weight `−F(x)` (the other layer summed out) and
+/// the field it puts on the other layer.
+type WeightedState = (Vec<f32>, f64, Vec<f64>);
+
+/// Every state of the enumerated layer, weighted.
+fn enumerate(machine: &BoltzmannMachine) -> Result<Vec<WeightedState>, MachineError> {
+    let (e, count) = enumerated_layer(machine)?;
+    let (le, lo) = (&machine.layers()[e], &machine.layers()[1 - e]);
+    Ok((0..count)
+        .map(|idx| {
+            let x = le.state(idx);
+            let phi = le.phi(&x);
+            let f = if e == 0 {
+                machine.field(1, Some(&phi), None)
+            } else {
+                machine.field(0, None, Some(&phi))
+            };
+            let log_w = -le.self_energy(&x) + lo.log_partition(&f);
+            (x, log_w, f)
+        })
+        .collect())
+}
+
+/// `ln Z` of a two-layer machine with a discrete layer of at most [`MAX_EXACT_STATES`]
+/// states, by enumerating it and summing the other layer in closed form.
+pub fn log_partition(machine: &BoltzmannMachine) -> Result<f64, MachineError> {
+    require_two_layers(machine, "log_partition")?;
+    let states = enumerate(machine)?;
+    Ok(log_sum_exp(
+        &states.iter().map(|(_, lw, _)| *lw).collect::<Vec<_>>(),
+    ))
+}
+
+/// Exact mean log-likelihood `mean log p(v)` of a data set (flat, `n_0` columns) under a
+/// two-layer machine, `−F(v) − ln Z` (a log-density for Gaussian visible layers).
+pub fn average_log_likelihood(
+    machine: &BoltzmannMachine,
+    data: &[f32],
+) -> Result<f64, MachineError> {
+    require_two_layers(machine, "average_log_likelihood")?;
+    let rows = check_data(machine, data)?;
+    let log_z = log_partition(machine)?;
+    let mut total = 0.0;
+    for v in data.chunks_exact(machine.layers()[0].len()) {
+        total -= machine.free_energy(&[Some(v), None])?;
+    }
+    Ok(total / rows as f64 - log_z)
+}
+
+/// Exact model statistics of a two-layer machine: the smaller discrete layer is enumerated
+/// (weights `exp(−F)`), the other layer's expectations given it are exact.
+pub fn exact_model_stats(machine: &BoltzmannMachine) -> Result<MachineGradient, MachineError> {
+    require_two_layers(machine, "exact_model_stats")?;
+    let (e, _) = enumerated_layer(machine)?;
+    let states = enumerate(machine)?;
+    let log_z = log_sum_exp(&states.iter().map(|(_, lw, _)| *lw).collect::<Vec<_>>());
+    let (le, lo) = (&machine.layers()[e], &machine.layers()[1 - e]);
+    let mut stats = MachineGradient::zeros(machine);
+    for (x, log_w, f) in &states {
+        let me = le.moments_of(x);
+        let mo = lo.moments_given(f);
+        let m = if e == 0 { [&me, &mo] } else { [&mo, &me] };
+        stats.add(machine, m, (log_w - log_z).exp());
+    }
+    Ok(stats)
+}
+
+/// The exact gradient of the mean negative log-likelihood of `data` under a two-layer
+/// machine, from [`positive_phase`] and [`exact_model_stats`].
+pub fn exact_gradient(
+    machine: &BoltzmannMachine,
+    data: &[f32],
+) -> Result<MachineGradientEstimate, MachineError> {
+    let positive = positive_phase(machine, data)?;
+    let negative = exact_model_stats(machine)?;
+    Ok(MachineGradientEstimate {
+        gradient: MachineGradient::difference(&negative, &positive),
+        positive,
+        negative,
+    })
+}
+
+/// CD-k / PCD gradient estimator for two-layer machines; the negative phase runs on the
+/// blockgibbs runtime (reference backend, one thread). Each estimate lowers the current
+/// parameters afresh and seeds its sampler from the estimator's ChaCha8 stream, so results
+/// are deterministic for a seed. PCD keeps every layer of its persistent chains.
+#[derive(Debug, Clone)]
+pub struct MachineGradientEstimator {
+    sampling: Sampling,
+    rng: ChaCha8Rng,
+    fantasy: Vec<Vec<f32>>,
+}
+
+impl MachineGradientEstimator {
+    /// A validated estimator (`k ≥ 1`, PCD `chains ≥ 1`) seeded with `seed`.
+    pub fn new(sampling: Sampling, seed: u64) -> Result<MachineGradientEstimator, MachineError> {
+        let (k, chains) = match sampling {
+            Sampling::Cd { k } => (k, 1),
+            Sampling::Pcd { k, chains } => (k, chains),
+        };
+        if k == 0 {
+            return Err(MachineError::InvalidOption {
+                field: "k",
+                reason: "at least one Gibbs sweep is needed".into(),
+            });
+        }
+        if chains == 0 {
+            return Err(MachineError::InvalidOption {
+                field: "chains",
+                reason: "PCD needs at least one chain".into(),
+            });
+        }
+        Ok(MachineGradientEstimator {
+            sampling,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            fantasy: Vec::new(),
+        })
+    }
+
+    /// The persistent chains' layers (`chains × n_l` each); empty before the first PCD
+    /// estimate and always for CD.
+    pub fn fantasy_particles(&self) -> &[Vec<f32>] {
+        &self.fantasy
+    }
+
+    /// Estimates the gradient of the mean negative log-likelihood of `batch` (flat, `n_0`
+    /// columns). PCD advances its persistent chains.
+    pub fn estimate(
+        &mut self,
+        machine: &BoltzmannMachine,
+        batch: &[f32],
+    ) -> Result<MachineGradientEstimate, MachineError> {
+        let positive = positive_phase(machine, batch)?;
+        let rows = batch.len() / machine.layers()[0].len();
+        let (k, chains) = match self.sampling {
+            Sampling::Cd { k } => (k, rows),
+            Sampling::Pcd { k, chains } => (k, chains),
+        };
+        let options = SamplerOptions {
+            chains,
+            seed: self.rng.random(),
+            threads: 1,
+            beta: 1.0,
+        };
+        let mut sampler = MachineSampler::reference(machine, &[], options)?;
+        match self.sampling {
+            Sampling::Cd { .. } => sampler.set_layer(0, batch)?,
+            Sampling::Pcd { .. } => {
+                if !self.fantasy.is_empty() {
+                    for (l, values) in self.fantasy.iter().enumerate() {
+                        sampler.set_layer(l, values)?;
+                    }
+                }
+            }
+        }
+        sampler.run(SamplingMode::MarkovChain, k as u64)?;
+        let v = sampler.layer_values(0)?;
+        if matches!(self.sampling, Sampling::Pcd { .. }) {
+            self.fantasy = (0..machine.n_layers())
+                .map(|l| sampler.layer_values(l))
+                .collect::<Result<_, _>>()?;
+        }
+        let negative = rao_blackwell_stats(machine, &v);
+        Ok(MachineGradientEstimate {
+            gradient: MachineGradient::difference(&negative, &positive),
+            positive,
+            negative,
+        })
+    }
+}
