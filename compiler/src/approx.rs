@@ -3,7 +3,7 @@
 //! sequence and stay bit-identical with the reference backend.
 //!
 //! Maximum errors, measured over dense grids by the tests of this module:
-//! - [`exp`]: relative error < 5e-7 for |x| ≤ 2 and < 5e-6 on [−87, 87] (degree-6 Taylor
+//! - [`exp`]: relative error < 5e-7 for |x| ≤ 2 and < 5e-6 on [−87, 87] (degree-5 minimax
 //!   of 2^f on |f| ≤ ½; for large |x| the f32 rounding of x·log₂e dominates).
 //! - [`ln`]: error < 2e-7 · max(1, |ln x|) on [2^-24, 10^6] (atanh series to s⁹, |s| ≤ 0.172).
 //! - [`cos_2pi`]: absolute error < 3e-7 on [0, 1) (odd series of sin to z¹¹ on |z| ≤ π/2).
@@ -16,14 +16,19 @@ pub const LN2: f32 = std::f32::consts::LN_2;
 pub const EXP_T_MIN: f32 = -126.0;
 /// Upper bound of t.
 pub const EXP_T_MAX: f32 = 126.0;
-/// Horner coefficients of 2^f on |f| ≤ ½, highest degree first: (ln 2)^k / k!.
-pub const EXP_COEFFS: [f32; 7] = [
-    1.540_353_1e-4,
-    1.333_355_8e-3,
-    9.618_129e-3,
-    5.550_411e-2,
-    2.402_265e-1,
-    6.931_472e-1,
+/// Horner coefficients of 2^f on |f| ≤ ½, highest degree first: the degree-5 polynomial with
+/// constant term exactly 1 (so that e^0 = 1) of least maximum *relative* error — 9.1e-8 in
+/// exact arithmetic (fitted by Lawson's iteration), 1.9e-7 evaluated in f32. It is more
+/// accurate than the degree-6 Taylor polynomial it replaced (2.4e-7 in f32) and costs two
+/// instructions fewer per vector.
+// The linear coefficient is a fitted value that happens to lie near ln 2, not ln 2 itself.
+#[allow(clippy::approx_constant)]
+pub const EXP_COEFFS: [f32; 6] = [
+    1.326_472_7e-3,
+    9.671_513e-3,
+    5.550_733_6e-2,
+    2.402_224_2e-1,
+    6.931_47e-1,
     1.0,
 ];
 /// Bit pattern added to x so that the mantissa lands in [√2/2, √2).

@@ -8,7 +8,7 @@ use crate::terms;
 use crate::update::{ErrorSink, LaneRng, emit_update, words_needed};
 use blockgibbs_ir::{BlockProgram, InteractionGroup, NodeKind, Program, UpdateRule};
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::types::{F32X4, I32, I64};
+use cranelift_codegen::ir::types::{F32X4, I32, I32X4, I64};
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value};
 use cranelift_frontend::{FunctionBuilder, Variable};
 use std::mem::offset_of;
@@ -23,6 +23,8 @@ pub struct KernelArgs {
     pub src: usize,
     /// One β per lane.
     pub betas: usize,
+    /// Per lane, `chain · CHAIN_MUL` (u32): the chain's share of its random words.
+    pub chain_muls: usize,
     /// Lanes per slot (a multiple of 4).
     pub lanes: u64,
     /// First head (index within the block) to update.
@@ -31,8 +33,6 @@ pub struct KernelArgs {
     pub head_end: u64,
     /// The one-chain kernel's lane (its buffer has four lanes; see `heads.rs`).
     pub lane: u64,
-    /// Global chain index of lane 0.
-    pub first_chain: u32,
     /// [`blockgibbs_compiler::random::sweep_key`] of this call.
     pub sweep_key: u32,
     /// On error: the head's slot.
@@ -62,9 +62,9 @@ struct KernelCtx {
     state: Value,
     src: Value,
     betas: Value,
+    chain_muls: Value,
     lanes: Value,
     lane_bytes: Value,
-    first_chain: Value,
     sweep_key: Value,
     weights: Value,
 }
@@ -101,9 +101,9 @@ pub(crate) fn emit_kernel(
         state: ld(b, I64, offset_of!(KernelArgs, state)),
         src: ld(b, I64, offset_of!(KernelArgs, src)),
         betas: ld(b, I64, offset_of!(KernelArgs, betas)),
+        chain_muls: ld(b, I64, offset_of!(KernelArgs, chain_muls)),
         lanes,
         lane_bytes: b.ins().ishl_imm_u(lanes, 2),
-        first_chain: ld(b, I32, offset_of!(KernelArgs, first_chain)),
         sweep_key: ld(b, I32, offset_of!(KernelArgs, sweep_key)),
         weights: b.ins().iconst(I64, program.weights.as_ptr() as i64),
     };
@@ -139,7 +139,9 @@ pub(crate) fn emit_kernel(
             let row = b.ins().imul(slot, k.lane_bytes);
             let mut keys = [None, None];
             for (i, key) in keys.iter_mut().enumerate().take(words) {
-                *key = Some(Simd::new(&mut *b).node_key(k.sweep_key, slot32, i == 1));
+                // Splat once per head: every lane group of the head xors its chains into it.
+                let scalar = Simd::new(&mut *b).node_key(k.sweep_key, slot32, i == 1);
+                *key = Some(b.ins().splat(I32X4, scalar));
             }
             let groups = block
                 .groups
@@ -279,16 +281,17 @@ fn lane_body(
     let dst = b.ins().iadd(k.state, hc.row);
     let dst = b.ins().iadd(dst, lg_bytes);
     let beta_ptr = b.ins().iadd(k.betas, lg_bytes);
-    let lg32 = b.ins().ireduce(I32, lg);
+    let chain_mul_ptr = b.ins().iadd(k.chain_muls, lg_bytes);
     let mut consts = ConstCache::new();
     for (gi, accs) in acc.iter().enumerate() {
         let params: Vec<Value> = accs.iter().map(|&a| b.use_var(a)).collect();
         let beta = b.ins().load(F32X4, flags(), beta_ptr, (16 * gi) as i32);
-        let chain0 = b.ins().iadd_imm_u(lg32, (4 * gi) as i64);
-        let chain0 = b.ins().iadd(k.first_chain, chain0);
-        let rng = LaneRng::Chains {
+        let chain_mul = b
+            .ins()
+            .load(I32X4, flags(), chain_mul_ptr, (16 * gi) as i32);
+        let rng = LaneRng {
             keys: hc.keys,
-            chain0,
+            chain_mul,
         };
         let lane = b.ins().iadd_imm_u(lg, (4 * gi) as i64);
         let err = ErrorSink {

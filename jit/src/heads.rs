@@ -12,7 +12,6 @@ use crate::plan::{GroupPlan, UNROLL_MAX, WeightSource};
 use crate::simd::{ConstCache, Simd};
 use crate::terms::{TermValues, accumulate_term, load_weight};
 use crate::update::{ErrorSink, LaneRng, emit_update, words_needed};
-use blockgibbs_compiler::random;
 use blockgibbs_ir::{BlockProgram, InteractionGroup, NodeKind, Program, UpdateRule};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{F32, F32X4, I32, I32X4, I64};
@@ -51,7 +50,7 @@ pub(crate) fn emit_head_kernel(
     let lane = ld(b, I64, offset_of!(KernelArgs, lane));
     let head_start = ld(b, I64, offset_of!(KernelArgs, head_start));
     let head_end = ld(b, I64, offset_of!(KernelArgs, head_end));
-    let first_chain = ld(b, I32, offset_of!(KernelArgs, first_chain));
+    let chain_muls = ld(b, I64, offset_of!(KernelArgs, chain_muls));
     let sweep_key = ld(b, I32, offset_of!(KernelArgs, sweep_key));
     let lane4 = b.ins().ishl_imm_u(lane, 2);
     let k = OneChain {
@@ -60,9 +59,8 @@ pub(crate) fn emit_head_kernel(
         weights: b.ins().iconst(I64, program.weights.as_ptr() as i64),
     };
     let dst_lane = b.ins().iadd(state, lane4);
-    let lane32 = b.ins().ireduce(I32, lane);
-    let chain = b.ins().iadd(first_chain, lane32);
-    let chain_mul = b.ins().imul_imm_u(chain, random::CHAIN_MUL as i64);
+    let chain_mul_addr = b.ins().iadd(chain_muls, lane4);
+    let chain_mul = b.ins().load(I32, flags(), chain_mul_addr, 0);
     let chain_mul = b.ins().splat(I32X4, chain_mul);
     let beta_addr = b.ins().iadd(betas, lane4);
     let beta = b.ins().load(F32, flags(), beta_addr, 0);
@@ -115,7 +113,7 @@ pub(crate) fn emit_head_kernel(
                 emit_group(b, g, plan, &k, &heads, &acc);
             }
             let params: Vec<Value> = acc.iter().map(|&a| b.use_var(a)).collect();
-            let rng = LaneRng::Heads { keys, chain_mul };
+            let rng = LaneRng { keys, chain_mul };
             let err = ErrorSink {
                 args: k.args,
                 slot: slot32[0],

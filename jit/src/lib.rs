@@ -220,14 +220,29 @@ impl Backend for JitBackend {
             .then(|| self.head_kernels[block][rule_index(rule)])
             .flatten();
         let heads = heads.start.min(heads.end)..heads.end.min(self.program.blocks[block].len);
+        // `chain · CHAIN_MUL` per lane, on the stack for the runtime's chunk sizes.
+        let mut on_stack = [0u32; 64];
+        let mut on_heap = Vec::new();
+        let chain_muls: &mut [u32] = if ctx.lanes <= on_stack.len() {
+            &mut on_stack[..ctx.lanes]
+        } else {
+            on_heap.resize(ctx.lanes, 0);
+            &mut on_heap
+        };
+        for (l, m) in chain_muls.iter_mut().enumerate() {
+            *m = ctx
+                .first_chain
+                .wrapping_add(l as u32)
+                .wrapping_mul(blockgibbs_compiler::random::CHAIN_MUL);
+        }
         let mut args = KernelArgs {
             state: state.ptr as usize,
             src: snapshot.map_or(state.ptr as usize, |s| s.ptr as usize),
             betas: ctx.betas.as_ptr() as usize,
+            chain_muls: chain_muls.as_ptr() as usize,
             lanes: ctx.lanes as u64,
             head_start: heads.start as u64,
             head_end: heads.end as u64,
-            first_chain: ctx.first_chain,
             sweep_key: blockgibbs_compiler::random::sweep_key(ctx.key, ctx.sweep),
             ..Default::default()
         };

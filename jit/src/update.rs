@@ -3,28 +3,20 @@
 
 use crate::emit::{KERNEL_GAUSSIAN_ERROR, KernelArgs, flags};
 use crate::simd::{ConstCache, Simd};
-use blockgibbs_compiler::random;
 use blockgibbs_ir::{NodeKind, UpdateRule};
 use cranelift_codegen::ir::condcodes::FloatCC;
-use cranelift_codegen::ir::types::{F32X4, I32, I32X4};
-use cranelift_codegen::ir::{ConstantData, InstBuilder, Value};
+use cranelift_codegen::ir::types::{F32X4, I32};
+use cranelift_codegen::ir::{InstBuilder, Value};
 use cranelift_frontend::FunctionBuilder;
 use std::mem::offset_of;
 
 /// What addresses the random words of a lane group.
-pub(crate) enum LaneRng {
-    /// Four chains of one head: the head's scalar keys (`node_key(sweep_key, slot, false)`
-    /// and, for Gaussian draws, the second key) and the global chain of the first lane (i32).
-    Chains {
-        keys: [Option<Value>; 2],
-        chain0: Value,
-    },
-    /// One chain of four heads: the heads' keys as i32x4 vectors and the chain's
-    /// `chain · CHAIN_MUL` splat (i32x4).
-    Heads {
-        keys: [Option<Value>; 2],
-        chain_mul: Value,
-    },
+pub(crate) struct LaneRng {
+    /// The heads' keys (`node_key(sweep_key, slot, false)` and, for Gaussian draws, the
+    /// second key): scalars when the lanes are chains of one head, i32x4 when they are heads.
+    pub keys: [Option<Value>; 2],
+    /// `chain · CHAIN_MUL` of each lane's chain (i32x4).
+    pub chain_mul: Value,
 }
 
 /// Whether a block of `kind` under `rule` draws random numbers, and how many words.
@@ -37,29 +29,11 @@ pub(crate) fn words_needed(kind: NodeKind, rule: UpdateRule) -> usize {
 }
 
 fn random_words(s: &mut Simd<'_, '_>, rng: &LaneRng) -> Vec<Value> {
-    let (keys, chain_mul) = match *rng {
-        LaneRng::Chains { keys, chain0 } => (keys, chain_muls(s, chain0)),
-        LaneRng::Heads { keys, chain_mul } => (keys, chain_mul),
-    };
-    keys.iter()
+    rng.keys
+        .iter()
         .flatten()
-        .map(|&k| s.lane_word(k, chain_mul))
+        .map(|&k| s.lane_word(k, rng.chain_mul))
         .collect()
-}
-
-/// `chain · CHAIN_MUL` for the four chains starting at `chain0`.
-fn chain_muls(s: &mut Simd<'_, '_>, chain0: Value) -> Value {
-    let lanes = s.b.func.dfg.constants.insert(ConstantData::from(
-        [0u32, 1, 2, 3]
-            .iter()
-            .flat_map(|x| x.to_le_bytes())
-            .collect::<Vec<u8>>(),
-    ));
-    let lane_ids = s.b.ins().vconst(I32X4, lanes);
-    let c0 = s.b.ins().splat(I32X4, chain0);
-    let chains = s.b.ins().iadd(c0, lane_ids);
-    let m = s.i(random::CHAIN_MUL);
-    s.b.ins().imul(chains, m)
 }
 
 /// Where a failing Gaussian update reports itself.
