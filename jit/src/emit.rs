@@ -156,16 +156,20 @@ pub(crate) fn emit_kernel(
                 groups,
             };
             let zero = b.ins().iconst(I64, 0);
-            // Lock-step groups of 16 lanes, then the remaining groups of 4.
+            // Lane groups in lock-step (four, or two when each carries three or more
+            // accumulators, which would not fit the sixteen vector registers), then the
+            // remaining groups of 4.
+            let n = if width >= 3 { 2 } else { 4 };
+            let step = 4 * n as i64;
             let lg = counted_loop(
                 b,
                 zero,
-                16,
+                step,
                 |b, lg| {
-                    let end = b.ins().iadd_imm_u(lg, 16);
+                    let end = b.ins().iadd_imm_u(lg, step);
                     b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, k.lanes)
                 },
-                |b, lg| lane_body(b, block, rule, &k, &hc, &plans, width, lg, 4),
+                |b, lg| lane_body(b, block, rule, &k, &hc, &plans, width, lg, n),
             );
             counted_loop(
                 b,
@@ -312,6 +316,6 @@ pub(crate) struct LaneGroups {
     pub lane_bytes: Value,
     /// The program's weight array.
     pub weights: Value,
-    /// Number of lane groups (1 or 4).
+    /// Number of lane groups (1, 2 or 4).
     pub n: usize,
 }

@@ -306,5 +306,5 @@ fn gather_term(
         bases,
         valid: term.valid,
     };
-    accumulate_term(b, g, plan, k.weights, &values, acc);
+    accumulate_term(b, g, plan, k.weights, &values, acc, &mut ConstCache::new());
 }

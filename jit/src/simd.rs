@@ -87,14 +87,19 @@ impl<'a, 'b> Simd<'a, 'b> {
         p
     }
 
-    /// Mirror of [`approx::exp`].
-    pub fn exp(&mut self, x: Value) -> Value {
-        self.exp_scaled(x, 1.0)
-    }
-
     /// Mirror of `approx::exp(x · k)` for `k` a signed power of two, in one multiplication
     /// fewer: `x · k` is exact, so `(x · k) · log₂e` and `x · (k · log₂e)` round alike.
     pub fn exp_scaled(&mut self, x: Value, k: f32) -> Value {
+        self.exp_clamped(x, k, true)
+    }
+
+    /// Mirror of [`approx::exp`] for arguments known to be ≤ 0 or NaN (differences from a
+    /// maximum): the upper clamp cannot change them, so it is left out.
+    pub fn exp_nonpositive(&mut self, x: Value) -> Value {
+        self.exp_clamped(x, 1.0, false)
+    }
+
+    fn exp_clamped(&mut self, x: Value, k: f32, clamp_above: bool) -> Value {
         assert!(
             k != 0.0 && k.abs().log2().fract() == 0.0,
             "exp_scaled needs a power of two"
@@ -104,11 +109,15 @@ impl<'a, 'b> Simd<'a, 'b> {
         let lo = self.f(approx::EXP_T_MIN);
         let below = self.b.ins().fcmp(FloatCC::LessThan, t, lo);
         let t = self.sel(below, lo, t);
-        let hi = self.f(approx::EXP_T_MAX);
-        // `hi < t` rather than `t > hi`: the same lanes, in the shape Cranelift lowers to
-        // one `minps` (the lower bound's shape already becomes `maxps`).
-        let above = self.b.ins().fcmp(FloatCC::LessThan, hi, t);
-        let t = self.sel(above, hi, t);
+        let t = if clamp_above {
+            let hi = self.f(approx::EXP_T_MAX);
+            // `hi < t` rather than `t > hi`: the same lanes, in the shape Cranelift lowers to
+            // one `minps` (the lower bound's shape already becomes `maxps`).
+            let above = self.b.ins().fcmp(FloatCC::LessThan, hi, t);
+            self.sel(above, hi, t)
+        } else {
+            t
+        };
         // n = round_even(t) by the reference's add-and-subtract; the sum's bits also hold n
         // as an integer (|t| ≤ 126 keeps it in the binade of the magic constant), which
         // saves the float-to-int conversion.

@@ -3,10 +3,10 @@
 
 use crate::emit::{LaneGroups, counted_loop, flags};
 use crate::plan::{GroupPlan, UNROLL_MAX, WeightSource};
-use crate::simd::Simd;
+use crate::simd::{ConstCache, Simd};
 use blockgibbs_ir::{HeadRole, InteractionGroup, Power};
-use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::types::{F32, F32X4, I32, I32X4, I64};
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::types::{F32, F32X4, I32X4, I64};
 use cranelift_codegen::ir::{InstBuilder, Value};
 use cranelift_frontend::{FunctionBuilder, Variable};
 
@@ -180,6 +180,8 @@ fn emit_term_at(
             })
             .collect()
     });
+    // Constants shared by the lane groups of this term (all in one Cranelift block).
+    let mut consts = ConstCache::new();
     for (gi, acc) in acc.iter().enumerate().take(lanes.n) {
         let off = (16 * gi) as i32;
         let tails: Vec<Value> = rows
@@ -192,7 +194,7 @@ fn emit_term_at(
             bases: [base; 4],
             valid: None,
         };
-        accumulate_term(b, g, plan, lanes.weights, &term, acc);
+        accumulate_term(b, g, plan, lanes.weights, &term, acc, &mut consts);
     }
 }
 
@@ -233,14 +235,11 @@ pub(crate) fn accumulate_term(
     weights: Value,
     term: &TermValues<'_>,
     acc: &[Variable],
+    consts: &mut ConstCache,
 ) {
     let arity = g.arity();
     let nc = g.cat_strides.len();
     let np = g.product_tails as usize;
-    let cats: Vec<Value> = term.tails[..nc]
-        .iter()
-        .map(|&v| b.ins().fcvt_to_sint_sat(I32X4, v))
-        .collect();
     let mut rest: Option<Value> = None;
     let mut mul = |b: &mut FunctionBuilder<'_>, v: Value| {
         rest = Some(match rest {
@@ -259,7 +258,7 @@ pub(crate) fn accumulate_term(
     }
     let ws: Vec<Value> = match term.shared {
         Some(ws) => ws.to_vec(),
-        None => indexed_weights(b, g, plan, weights, term.bases, &cats),
+        None => indexed_weights(b, g, plan, weights, term, consts),
     };
     let targets: Vec<usize> = match g.head {
         HeadRole::Gaussian { power: Power::Two } => vec![1],
@@ -290,35 +289,51 @@ fn indexed_weights(
     g: &InteractionGroup,
     plan: &GroupPlan,
     weights: Value,
-    bases: [Option<Value>; 4],
-    cats: &[Value],
+    term: &TermValues<'_>,
+    consts: &mut ConstCache,
 ) -> Vec<Value> {
+    let nc = g.cat_strides.len();
+    // Category indices as integers (what the reference computes with `as usize`).
+    let cats = |b: &mut FunctionBuilder<'_>| -> Vec<Value> {
+        term.tails[..nc]
+            .iter()
+            .map(|&v| b.ins().fcvt_to_sint_sat(I32X4, v))
+            .collect()
+    };
     match &plan.weights {
         WeightSource::Folded { table, tail_dims } => {
-            // Combined tail index in the folded table's row-major tail order.
-            let mut idx: Option<Value> = None;
-            for (&c, &d) in cats.iter().zip(tail_dims) {
-                idx = Some(match idx {
-                    None => c,
-                    Some(i) => {
-                        let dv = b.ins().iconst(I32, d as i64);
-                        let dv = b.ins().splat(I32X4, dv);
-                        let scaled = b.ins().imul(i, dv);
-                        b.ins().iadd(scaled, c)
+            // Lanes whose tail combination is `c`. One categorical tail: compare its value
+            // as a float — categorical values are exact small integers (`NodeKind::admits`),
+            // so this selects the same lanes without the float-to-int conversion.
+            let combined = (nc > 1).then(|| {
+                let cats = cats(b);
+                let mut idx = cats[0];
+                for (&c, &d) in cats[1..].iter().zip(&tail_dims[1..]) {
+                    let dv = Simd::cached(b, consts).i(d);
+                    let scaled = b.ins().imul(idx, dv);
+                    idx = b.ins().iadd(scaled, c);
+                }
+                idx
+            });
+            let lanes_at =
+                |b: &mut FunctionBuilder<'_>, consts: &mut ConstCache, c: usize| match combined {
+                    Some(idx) => {
+                        let cv = Simd::cached(b, consts).i(c as u32);
+                        b.ins().icmp(IntCC::Equal, idx, cv)
                     }
-                });
-            }
-            let idx = idx.expect("folded indexed weights have categorical tails");
+                    None => {
+                        let cv = Simd::cached(b, consts).f(c as f32);
+                        b.ins().fcmp(FloatCC::Equal, term.tails[0], cv)
+                    }
+                };
             let combos: usize = tail_dims.iter().map(|&d| d as usize).product();
             if is_diagonal(table, plan.head_values, combos) {
                 // Potts-like δ tables: w_k = [c = k] · W_kk, one compare and one mask per k.
                 // Off-diagonal entries are +0.0, exactly what the mask yields.
                 return (0..plan.head_values)
                     .map(|k| {
-                        let kv = b.ins().iconst(I32, k as i64);
-                        let kv = b.ins().splat(I32X4, kv);
-                        let eq = b.ins().icmp(IntCC::Equal, idx, kv);
-                        let mut s = Simd::new(&mut *b);
+                        let eq = lanes_at(b, consts, k);
+                        let mut s = Simd::cached(&mut *b, consts);
                         let diag = s.f(table[k * combos + k]);
                         let diag_bits = s.cast(I32X4, diag);
                         let w = s.b.ins().band(eq, diag_bits);
@@ -326,16 +341,10 @@ fn indexed_weights(
                     })
                     .collect();
             }
-            let masks: Vec<Value> = (1..combos)
-                .map(|c| {
-                    let cv = b.ins().iconst(I32, c as i64);
-                    let cv = b.ins().splat(I32X4, cv);
-                    b.ins().icmp(IntCC::Equal, idx, cv)
-                })
-                .collect();
+            let masks: Vec<Value> = (1..combos).map(|c| lanes_at(b, consts, c)).collect();
             (0..plan.head_values)
                 .map(|k| {
-                    let mut s = Simd::new(&mut *b);
+                    let mut s = Simd::cached(&mut *b, consts);
                     let row = &table[k * combos..(k + 1) * combos];
                     let mut w = s.f(row[0]);
                     for (c, &m) in masks.iter().enumerate() {
@@ -347,10 +356,10 @@ fn indexed_weights(
                 .collect()
         }
         WeightSource::Loaded => {
+            let cats = cats(b);
             let mut idx: Option<Value> = None;
             for (&c, &stride) in cats.iter().zip(&g.cat_strides) {
-                let sv = b.ins().iconst(I32, stride as i64);
-                let sv = b.ins().splat(I32X4, sv);
+                let sv = Simd::cached(b, consts).i(stride);
                 let term = b.ins().imul(c, sv);
                 idx = Some(match idx {
                     None => term,
@@ -362,7 +371,7 @@ fn indexed_weights(
                 .map(|k| {
                     let mut v = None;
                     for lane in 0..4u8 {
-                        let base = bases[lane as usize].expect("loaded weights have a base");
+                        let base = term.bases[lane as usize].expect("loaded weights have a base");
                         let kb = b
                             .ins()
                             .iadd_imm_u(base, (k as u32 * plan.head_stride) as i64);

@@ -112,14 +112,21 @@ pub(crate) fn emit_update(
                 UpdateRule::Sample => {
                     let w = random_words(&mut s, rng);
                     let u = s.uniform(w[0]);
-                    let mut total = s.f(0.0);
+                    // The reference starts its running sum at +0.0; 0 + e₀ = e₀ exactly
+                    // (e₀ ≥ +0), so the sum starts at e₀.
+                    let mut total: Option<Value> = None;
                     let mut cum = Vec::with_capacity(t.len());
                     for &tk in &t {
                         let d = s.b.ins().fsub(tk, max);
-                        let e = s.exp(d);
-                        total = s.b.ins().fadd(total, e);
-                        cum.push(total);
+                        let e = s.exp_nonpositive(d);
+                        let sum = match total {
+                            None => e,
+                            Some(total) => s.b.ins().fadd(total, e),
+                        };
+                        total = Some(sum);
+                        cum.push(sum);
                     }
+                    let total = total.expect("at least two categories");
                     let target = s.b.ins().fmul(u, total);
                     let mut count = s.i(0);
                     for &c in &cum[..cum.len() - 1] {
