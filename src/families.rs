@@ -1,6 +1,12 @@
 //! The model families of the model-file contract, as Rust constructors: `ising2d`,
 //! `ising3d`, `potts2d`, Edwards–Anderson spin glasses, Sherrington–Kirkpatrick, binary RBMs
 //! and Gaussian grids. Energies carry no β: the sampler's per-chain β multiplies them.
+//!
+//! The spin and Potts families build through the models crate's [`IsingEBM`] and
+//! [`PottsEBM`] constructors (one code path for lattices and disorder streams) after
+//! checking their parameters under the model file's field names; [`IsingEBM::to_family_model`]
+//! keeps the factor names and order these families have always had, so `info` prints the
+//! same and samples are the same bit for bit.
 
 use crate::lattice;
 use blockgibbs_ir::{Model, ModelBuilder, ModelError, NodeKind};
@@ -38,18 +44,30 @@ fn check_finite(field: &str, v: f32) -> Result<(), ModelError> {
 
 pub use blockgibbs_models::Disorder;
 use blockgibbs_models::ising::draw_couplings;
+use blockgibbs_models::{IsingEBM, IsingError, PottsEBM};
 
-/// Spins on the given edges with couplings `j[e]` and a uniform field `h`:
-/// H = −Σ J_e s_a s_b − h Σ s.
-fn spin_model(n: usize, edges: &[(u32, u32)], j: &[f32], h: f32) -> Result<Model, ModelError> {
-    let mut b = ModelBuilder::new();
-    let s = b.group("spin", NodeKind::Spin, n)?;
-    let (a, c) = lattice::endpoints(&s, edges);
-    b.pair_coupling("coupling", &a, &c, j);
-    if h != 0.0 {
-        b.linear_bias("field", &s.ids(), &vec![h; n]);
+/// The families carry no β (the sampler's per-chain β multiplies their energies); the
+/// models-crate constructors they build through want one, and ignore it when converting.
+const UNIT_BETA: f32 = 1.0;
+
+/// The facade checks its own parameters first (with the model file's field names), so an
+/// error from the models crate means a limit the facade does not know about.
+fn from_models(e: IsingError) -> ModelError {
+    match e {
+        IsingError::Model(e) => e,
+        other => invalid("model", other.to_string()),
     }
-    b.build()
+}
+
+/// The family model of `ebm` (see [`IsingEBM::to_family_model`]) with the uniform field
+/// `h` on every spin (0 leaves the `field` factor out).
+fn spin_family(ebm: Result<IsingEBM, IsingError>, h: f32) -> Result<Model, ModelError> {
+    let mut ebm = ebm.map_err(from_models)?;
+    if h != 0.0 {
+        let field = vec![h; ebm.node_count()];
+        ebm.set_biases(&field).map_err(from_models)?;
+    }
+    ebm.to_family_model().map_err(from_models)
 }
 
 /// 2D Ising model on an `l × l` square lattice: H = −J Σ⟨ij⟩ s_i s_j − h Σ s_i.
@@ -57,8 +75,7 @@ pub fn ising2d(l: usize, j: f32, h: f32, periodic: bool) -> Result<Model, ModelE
     check_side(l, 1 << 15)?;
     check_finite("model.J", j)?;
     check_finite("model.h", h)?;
-    let edges = lattice::square(l, periodic);
-    spin_model(l * l, &edges, &vec![j; edges.len()], h)
+    spin_family(IsingEBM::square(l, periodic, j, 0.0, UNIT_BETA), h)
 }
 
 /// 3D Ising model on an `l³` cubic lattice.
@@ -66,8 +83,7 @@ pub fn ising3d(l: usize, j: f32, h: f32, periodic: bool) -> Result<Model, ModelE
     check_side(l, 1024)?;
     check_finite("model.J", j)?;
     check_finite("model.h", h)?;
-    let edges = lattice::cubic(l, periodic);
-    spin_model(l * l * l, &edges, &vec![j; edges.len()], h)
+    spin_family(IsingEBM::cubic(l, periodic, j, 0.0, UNIT_BETA), h)
 }
 
 /// q-state Potts model on an `l × l` square lattice: H = −J Σ⟨ij⟩ δ(σ_i, σ_j).
@@ -77,16 +93,14 @@ pub fn potts2d(q: u32, l: usize, j: f32, periodic: bool) -> Result<Model, ModelE
     if q < 2 {
         return Err(invalid("model.q", format!("q = {q} must be at least 2")));
     }
-    let edges = lattice::square(l, periodic);
-    let mut b = ModelBuilder::new();
-    let s = b.group("site", NodeKind::Categorical(q), l * l)?;
-    let (a, c) = lattice::endpoints(&s, &edges);
-    b.potts_coupling("coupling", &a, &c, &vec![j; edges.len()]);
-    b.build()
+    // PottsEBM's layout (`coupling`, plus `bias` only for non-zero biases) is the family's.
+    let ebm = PottsEBM::square(q, l, periodic, j, UNIT_BETA).map_err(from_models)?;
+    ebm.to_model().map_err(from_models)
 }
 
 /// Edwards–Anderson spin glass in `dim` = 2 or 3 dimensions: nearest-neighbour couplings
-/// drawn from `disorder` with `disorder_seed`.
+/// drawn from `disorder` with `disorder_seed` (the stream of
+/// [`blockgibbs_models::ising::draw_couplings`], one draw per edge in lattice order).
 pub fn edwards_anderson(
     dim: u32,
     l: usize,
@@ -96,24 +110,18 @@ pub fn edwards_anderson(
     periodic: bool,
 ) -> Result<Model, ModelError> {
     check_finite("model.h", h)?;
-    let (n, edges) = match dim {
-        2 => {
-            check_side(l, 1 << 15)?;
-            (l * l, lattice::square(l, periodic))
-        }
-        3 => {
-            check_side(l, 1024)?;
-            (l * l * l, lattice::cubic(l, periodic))
-        }
+    match dim {
+        2 => check_side(l, 1 << 15)?,
+        3 => check_side(l, 1024)?,
         _ => {
             return Err(invalid(
                 "model.family",
                 format!("Edwards–Anderson needs 2 or 3 dimensions, not {dim}"),
             ));
         }
-    };
-    let j = draw_couplings(edges.len(), disorder, 1.0, disorder_seed);
-    spin_model(n, &edges, &j, h)
+    }
+    let ebm = IsingEBM::edwards_anderson(dim, l, periodic, disorder, disorder_seed, UNIT_BETA);
+    spin_family(ebm, h)
 }
 
 /// Sherrington–Kirkpatrick model: all pairs coupled with J_ij ~ N(0, J²/N).
@@ -126,16 +134,7 @@ pub fn sk(n: usize, j: f32, h: f32, disorder_seed: u64) -> Result<Model, ModelEr
     }
     check_finite("model.J", j)?;
     check_finite("model.h", h)?;
-    let edges: Vec<(u32, u32)> = (0..n as u32)
-        .flat_map(|a| (a + 1..n as u32).map(move |b| (a, b)))
-        .collect();
-    let couplings = draw_couplings(
-        edges.len(),
-        Disorder::Gaussian,
-        j / (n as f32).sqrt(),
-        disorder_seed,
-    );
-    spin_model(n, &edges, &couplings, h)
+    spin_family(IsingEBM::sk(n, j, disorder_seed, UNIT_BETA), h)
 }
 
 /// Binary restricted Boltzmann machine: visible and hidden {0,1} units, weights

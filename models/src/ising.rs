@@ -9,6 +9,8 @@
 //! without β; the sampler's per-chain β (set to [`IsingEBM::beta`] by the training code)
 //! multiplies them, so the sampled distribution is exactly p above.
 
+mod family;
+
 use crate::lattice;
 use blockgibbs_ir::{Model, ModelBuilder, ModelError, NodeId, NodeKind};
 use blockgibbs_runtime::RuntimeError;

@@ -2,7 +2,8 @@
 //!
 //! - [`lattice`]: edge lists of square, cubic and triangular lattices.
 //! - [`ising`]: THRML's `IsingEBM` (lattices, Edwards–Anderson, SK), `PottsEBM`, `hinton_init`.
-//! - [`training`]: `estimate_moments`, `IsingTrainingSpec`, `estimate_kl_grad`.
+//! - [`training`]: `estimate_moments`, `IsingTrainingSpec`, `estimate_kl_grad` (also for
+//!   chosen nodes/edges with a persistent negative phase).
 //! - [`optim`]: SGD, momentum and Adam with learning-rate schedules.
 //! - [`tempering`]: parallel tempering (replica exchange) and simulated annealing.
 //! - [`rbm`]: binary and Gaussian–Bernoulli RBMs: exact log-likelihood, AIS,
@@ -32,6 +33,7 @@ pub use tempering::{
     TemperingError, TemperingOptions, anneal,
 };
 pub use training::{
-    InitMode, IsingMoments, IsingTrainingSpec, KlGrad, SamplerFactory, SamplingOptions,
-    estimate_kl_grad, estimate_moments, estimate_moments_clamped,
+    GradTargets, InitMode, IsingMoments, IsingTrainingSpec, KlGrad, KlGradEstimate,
+    PersistentChains, SamplerFactory, SamplingOptions, estimate_kl_grad, estimate_kl_grad_targeted,
+    estimate_moments, estimate_moments_clamped,
 };

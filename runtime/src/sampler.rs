@@ -126,6 +126,13 @@ impl Sampler {
         self.sweep
     }
 
+    /// Sets the sweep counter that addresses random numbers. A sampler (same seed) loaded
+    /// with chains saved after `sweeps` sweeps then continues with exactly the draws one
+    /// uninterrupted run would have made: persistent chains carried across calls.
+    pub fn set_sweeps_done(&mut self, sweeps: u64) {
+        self.sweep = sweeps;
+    }
+
     /// Sets the update rule of one block.
     pub fn set_rule(&mut self, block: usize, rule: UpdateRule) -> Result<(), RuntimeError> {
         let blocks = self.rules.len();

@@ -315,6 +315,12 @@ impl MachineGradientEstimator {
         let (k, chains) = match sampling {
             Sampling::Cd { k } => (k, 1),
             Sampling::Pcd { k, chains } => (k, chains),
+            Sampling::DrivenPcd { .. } => {
+                return Err(MachineError::InvalidOption {
+                    field: "sampling",
+                    reason: "driven PCD is implemented for BinaryRbm only".into(),
+                });
+            }
         };
         if k == 0 {
             return Err(MachineError::InvalidOption {
@@ -352,7 +358,8 @@ impl MachineGradientEstimator {
         let rows = batch.len() / machine.layers()[0].len();
         let (k, chains) = match self.sampling {
             Sampling::Cd { k } => (k, rows),
-            Sampling::Pcd { k, chains } => (k, chains),
+            // `new` rejects driven PCD.
+            Sampling::Pcd { k, chains } | Sampling::DrivenPcd { k, chains, .. } => (k, chains),
         };
         let options = SamplerOptions {
             chains,
@@ -363,7 +370,7 @@ impl MachineGradientEstimator {
         let mut sampler = MachineSampler::reference(machine, &[], options)?;
         match self.sampling {
             Sampling::Cd { .. } => sampler.set_layer(0, batch)?,
-            Sampling::Pcd { .. } => {
+            Sampling::Pcd { .. } | Sampling::DrivenPcd { .. } => {
                 if !self.fantasy.is_empty() {
                     for (l, values) in self.fantasy.iter().enumerate() {
                         sampler.set_layer(l, values)?;

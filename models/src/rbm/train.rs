@@ -11,14 +11,9 @@
 //!
 //! **Chains.** CD-k starts one chain at every example of the batch. PCD keeps
 //! [`Sampling::Pcd::chains`] persistent fantasy particles across calls, initialised with
-//! independent uniform bits on first use.
-//!
-//! **Sampler choice.** The Gibbs sweeps are implemented directly in Rust with one seeded
-//! ChaCha8 stream per estimator (chains updated in order), as in [`super::ais`], not through
-//! the blockgibbs runtime: the parameters change after every optimiser step, and rebuilding
-//! and compiling a [`blockgibbs_ir::Model`] per step would cost more than the sweeps. The
-//! conditionals are the exact ones of the RBM (`σ(b + Wᵀv)`, `σ(a + Wh)`), computed in `f64`;
-//! results are deterministic for a given seed.
+//! independent uniform bits on first use; [`Sampling::DrivenPcd`] also gives each of them a
+//! driven inverse temperature ([`super::driven`]). The sampler is [`GradientEstimator`]
+//! (in [`super::estimator`]).
 //!
 //! **Penalties.** [`Penalty`] adds `l2 · W + l1 · sign(W)` (with `sign(0) = 0`) to the weight
 //! gradient, i.e. the gradient of `l2/2 ‖W‖² + l1 ‖W‖₁`; biases are not penalised.
@@ -29,7 +24,9 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal, Uniform};
 use thiserror::Error;
 
-use super::{BinaryRbm, MAX_EXACT_UNITS, RbmError, sigmoid};
+pub use super::driven::DrivenBeta;
+pub use super::estimator::GradientEstimator;
+use super::{BinaryRbm, MAX_EXACT_UNITS, RbmError};
 use crate::ising::IsingError;
 use crate::optim::{LrSchedule, Method, Optimizer};
 
@@ -81,13 +78,30 @@ pub enum Sampling {
         /// Number of persistent chains (≥ 1).
         chains: usize,
     },
+    /// PCD with driven fantasy particles (paysage's `DrivenSequentialMC`): every chain has
+    /// its own inverse temperature `β`, advanced by one step of the autoregressive Gamma
+    /// process of [`DrivenBeta`] before each of its sweeps, which then samples
+    /// `σ(β · field)` in both layers. The negative-phase statistics use the final `v⁻` and
+    /// `E[h | v⁻]` at `β = 1`, as paysage's gradient state does.
+    DrivenPcd {
+        /// Gibbs sweeps per estimate (≥ 1).
+        k: usize,
+        /// Number of persistent chains (≥ 1).
+        chains: usize,
+        /// The inverse-temperature process.
+        driven: DrivenBeta,
+    },
 }
 
 impl Sampling {
-    fn validate(&self) -> Result<(), TrainError> {
+    pub(super) fn validate(&self) -> Result<(), TrainError> {
         let (k, chains) = match *self {
             Sampling::Cd { k } => (k, 1),
             Sampling::Pcd { k, chains } => (k, chains),
+            Sampling::DrivenPcd { k, chains, driven } => {
+                driven.validate()?;
+                (k, chains)
+            }
         };
         if k == 0 {
             return Err(invalid("k", "at least one Gibbs sweep is needed"));
@@ -96,6 +110,14 @@ impl Sampling {
             return Err(invalid("chains", "PCD needs at least one chain"));
         }
         Ok(())
+    }
+
+    /// The number of persistent chains, `None` for CD.
+    pub fn persistent_chains(&self) -> Option<usize> {
+        match *self {
+            Sampling::Cd { .. } => None,
+            Sampling::Pcd { chains, .. } | Sampling::DrivenPcd { chains, .. } => Some(chains),
+        }
     }
 }
 
@@ -109,7 +131,7 @@ pub struct Penalty {
 }
 
 impl Penalty {
-    fn validate(&self) -> Result<(), TrainError> {
+    pub(super) fn validate(&self) -> Result<(), TrainError> {
         for (field, x) in [("l2", self.l2), ("l1", self.l1)] {
             if !(x >= 0.0 && x.is_finite()) {
                 return Err(invalid(field, format!("{x} must be finite and ≥ 0")));
@@ -141,7 +163,7 @@ pub struct PhaseStats {
 }
 
 impl PhaseStats {
-    fn zeros(nv: usize, nh: usize) -> PhaseStats {
+    pub(super) fn zeros(nv: usize, nh: usize) -> PhaseStats {
         PhaseStats {
             vh: vec![0.0; nv * nh],
             v: vec![0.0; nv],
@@ -150,7 +172,7 @@ impl PhaseStats {
     }
 
     /// Adds `weight · (v hᵀ, v, h)`.
-    fn add(&mut self, v: &[f64], h: &[f64], weight: f64) {
+    pub(super) fn add(&mut self, v: &[f64], h: &[f64], weight: f64) {
         let nh = h.len();
         for (i, &vi) in v.iter().enumerate() {
             self.v[i] += weight * vi;
@@ -165,7 +187,7 @@ impl PhaseStats {
         }
     }
 
-    fn scale(&mut self, s: f64) {
+    pub(super) fn scale(&mut self, s: f64) {
         for x in self.vh.iter_mut().chain(&mut self.v).chain(&mut self.h) {
             *x *= s;
         }
@@ -185,7 +207,7 @@ pub struct RbmGradient {
 
 impl RbmGradient {
     /// `negative − positive`, then the penalty at `weights`.
-    fn from_phases(
+    pub(super) fn from_phases(
         positive: &PhaseStats,
         negative: &PhaseStats,
         penalty: &Penalty,
@@ -289,116 +311,8 @@ pub fn exact_gradient(
     })
 }
 
-/// CD-k / PCD gradient estimator. Holds the ChaCha8 stream and, for PCD, the persistent
-/// fantasy particles (`chains × n_visible`, row-major).
-#[derive(Debug, Clone)]
-pub struct GradientEstimator {
-    sampling: Sampling,
-    penalty: Penalty,
-    rng: ChaCha8Rng,
-    fantasy: Vec<f32>,
-}
-
-impl GradientEstimator {
-    /// A validated estimator seeded with `seed`.
-    pub fn new(
-        sampling: Sampling,
-        penalty: Penalty,
-        seed: u64,
-    ) -> Result<GradientEstimator, TrainError> {
-        sampling.validate()?;
-        penalty.validate()?;
-        Ok(GradientEstimator {
-            sampling,
-            penalty,
-            rng: ChaCha8Rng::seed_from_u64(seed),
-            fantasy: Vec::new(),
-        })
-    }
-
-    /// The sampling method.
-    pub fn sampling(&self) -> Sampling {
-        self.sampling
-    }
-
-    /// The persistent fantasy particles (`chains × n_visible`, row-major); empty before the
-    /// first PCD estimate and always for CD.
-    pub fn fantasy_particles(&self) -> &[f32] {
-        &self.fantasy
-    }
-
-    /// Forgets the persistent fantasy particles; the next PCD estimate starts new chains
-    /// from uniform bits (needed after changing the machine's number of visible units).
-    pub fn reset_chains(&mut self) {
-        self.fantasy.clear();
-    }
-
-    /// Estimates the gradient of the mean negative log-likelihood of the binary `batch`
-    /// (flat, `n_visible` columns) plus the penalty. PCD advances its persistent chains.
-    pub fn estimate(
-        &mut self,
-        rbm: &BinaryRbm,
-        batch: &[f32],
-    ) -> Result<GradientEstimate, TrainError> {
-        let positive = positive_phase(rbm, batch)?;
-        let nv = rbm.n_visible();
-        let (k, mut chains) = match self.sampling {
-            Sampling::Cd { k } => (k, batch.to_vec()),
-            Sampling::Pcd { k, chains } => {
-                if self.fantasy.is_empty() {
-                    self.fantasy = (0..chains * nv)
-                        .map(|_| if self.rng.random::<bool>() { 1.0 } else { 0.0 })
-                        .collect();
-                } else if self.fantasy.len() != chains * nv {
-                    return Err(RbmError::ShapeMismatch {
-                        field: "fantasy particles",
-                        expected: chains * nv,
-                        found: self.fantasy.len(),
-                    }
-                    .into());
-                }
-                (k, std::mem::take(&mut self.fantasy))
-            }
-        };
-        let n_chains = chains.len() / nv;
-        let mut negative = PhaseStats::zeros(nv, rbm.n_hidden());
-        let mut h = vec![0.0f32; rbm.n_hidden()];
-        for v in chains.chunks_exact_mut(nv) {
-            for _ in 0..k {
-                gibbs_sweep(rbm, v, &mut h, &mut self.rng);
-            }
-            negative.add(&to_f64(v), &rbm.hidden_probs(v)?, 1.0);
-        }
-        negative.scale(1.0 / n_chains as f64);
-        if matches!(self.sampling, Sampling::Pcd { .. }) {
-            self.fantasy = chains;
-        }
-        let gradient = RbmGradient::from_phases(&positive, &negative, &self.penalty, rbm.weights());
-        Ok(GradientEstimate {
-            gradient,
-            positive,
-            negative,
-        })
-    }
-}
-
-/// One block-Gibbs sweep `v → h → v` in place (`h` is scratch of length `n_hidden`).
-fn gibbs_sweep(rbm: &BinaryRbm, v: &mut [f32], h: &mut [f32], rng: &mut ChaCha8Rng) {
-    for (hj, x) in h.iter_mut().zip(rbm.hidden_field(v)) {
-        *hj = bernoulli(rng, sigmoid(x));
-    }
-    for (i, vi) in v.iter_mut().enumerate() {
-        let x = rbm.visible_bias()[i] as f64 + super::dot(rbm.row(i), h);
-        *vi = bernoulli(rng, sigmoid(x));
-    }
-}
-
-fn to_f64(xs: &[f32]) -> Vec<f64> {
+pub(super) fn to_f64(xs: &[f32]) -> Vec<f64> {
     xs.iter().map(|&x| x as f64).collect()
-}
-
-fn bernoulli(rng: &mut ChaCha8Rng, p: f64) -> f32 {
-    if rng.random::<f64>() < p { 1.0 } else { 0.0 }
 }
 
 /// Data marginals are clipped to `[HINTON_CLIP, 1 − HINTON_CLIP]` before the logit in

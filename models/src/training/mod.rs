@@ -1,5 +1,7 @@
 //! THRML's Ising training API: [`estimate_moments`], [`IsingTrainingSpec`] and
-//! [`estimate_kl_grad`].
+//! [`estimate_kl_grad`] (all parameters, fresh chains) or [`estimate_kl_grad_targeted`]
+//! (THRML's `bias_nodes` / `weight_edges` subsets and a persistent negative phase, in
+//! [`kl`]).
 //!
 //! Sign convention (THRML's): [`estimate_kl_grad`] returns the gradient of
 //! KL(data ‖ model) = const − E_data[log p(v)], i.e. of the average negative log-likelihood
@@ -10,6 +12,13 @@
 //! where ⟨·⟩₊ is the positive phase (data nodes clamped to each example, averaged over the
 //! data) and ⟨·⟩₋ the negative phase (the model, with only conditioning nodes clamped). A
 //! descent step `θ ← θ − η ∂` therefore increases the likelihood.
+
+pub mod kl;
+
+pub use kl::{
+    GradTargets, KlGrad, KlGradEstimate, PersistentChains, estimate_kl_grad,
+    estimate_kl_grad_targeted,
+};
 
 use crate::ising::{HintonRule, IsingEBM, IsingError, check_nodes, hinton_init, invalid};
 use blockgibbs_ir::{Model, NodeId};
@@ -82,7 +91,11 @@ pub struct IsingMoments {
     pub draws: u64,
 }
 
-fn check_edge_list(field: &str, n: usize, edges: &[(u32, u32)]) -> Result<(), IsingError> {
+pub(crate) fn check_edge_list(
+    field: &str,
+    n: usize,
+    edges: &[(u32, u32)],
+) -> Result<(), IsingError> {
     for (index, &(a, b)) in edges.iter().enumerate() {
         for node in [a, b] {
             if node as usize >= n {
@@ -123,6 +136,44 @@ pub fn estimate_moments_clamped(
     clamped: &[u32],
     values: &[Vec<f32>],
 ) -> Result<IsingMoments, IsingError> {
+    let phase = Phase {
+        nodes,
+        edges,
+        schedule,
+        options,
+        clamped,
+        values,
+    };
+    Ok(run_phase(ebm, &phase, None, false)?.0)
+}
+
+/// One sampling phase: what to observe, how to run, which nodes are clamped to what.
+pub(crate) struct Phase<'a> {
+    pub nodes: &'a [u32],
+    pub edges: &'a [(u32, u32)],
+    pub schedule: &'a SamplingSchedule,
+    pub options: &'a SamplingOptions,
+    pub clamped: &'a [u32],
+    pub values: &'a [Vec<f32>],
+}
+
+/// Runs a phase (see [`estimate_moments_clamped`]) from the sampler's or `options.init`'s
+/// initial state, or from `resume` (free nodes' values and the sweep counter, which then
+/// supersede `options.init`); returns the moments and, if `keep_state`, the final chains.
+pub(crate) fn run_phase(
+    ebm: &IsingEBM,
+    phase: &Phase<'_>,
+    resume: Option<&PersistentChains>,
+    keep_state: bool,
+) -> Result<(IsingMoments, Option<PersistentChains>), IsingError> {
+    let Phase {
+        nodes,
+        edges,
+        schedule,
+        options,
+        clamped,
+        values,
+    } = *phase;
     let n = ebm.node_count();
     check_nodes("nodes", n, nodes)?;
     check_edge_list("edges", n, edges)?;
@@ -146,6 +197,9 @@ pub fn estimate_moments_clamped(
     let total = groups
         .checked_mul(per)
         .ok_or_else(|| invalid("chains", "chain count overflows"))?;
+    if let Some(r) = resume {
+        r.check(n, total)?;
+    }
     let model = Arc::new(ebm.to_model(clamped)?);
     let sampler_options = SamplerOptions {
         chains: total,
@@ -157,12 +211,19 @@ pub fn estimate_moments_clamped(
         Some(f) => f(model, sampler_options)?,
         None => Sampler::reference(model, sampler_options)?,
     };
-    if let InitMode::Hinton(rule) = options.init {
-        let mut is_clamped = vec![false; n];
-        for &c in clamped {
-            is_clamped[c as usize] = true;
+    let mut is_clamped = vec![false; n];
+    for &c in clamped {
+        is_clamped[c as usize] = true;
+    }
+    let free: Vec<u32> = (0..n as u32).filter(|&i| !is_clamped[i as usize]).collect();
+    if let Some(r) = resume {
+        for (chain, row) in r.states.iter().enumerate() {
+            for &node in &free {
+                sampler.set_value(NodeId(node), chain, row[node as usize])?;
+            }
         }
-        let free: Vec<u32> = (0..n as u32).filter(|&i| !is_clamped[i as usize]).collect();
+        sampler.set_sweeps_done(r.sweeps_done);
+    } else if let InitMode::Hinton(rule) = options.init {
         let init = hinton_init(
             ebm,
             &free,
@@ -188,15 +249,27 @@ pub fn estimate_moments_clamped(
         edges.iter().map(|&(a, b)| (NodeId(a), NodeId(b))).collect(),
     );
     sampler.run(schedule, &mut [&mut moments])?;
-    Ok(IsingMoments {
+    let state = if keep_state {
+        let states = (0..total)
+            .map(|c| sampler.chain_state(c))
+            .collect::<Result<Vec<_>, _>>()?;
+        Some(PersistentChains {
+            states,
+            sweeps_done: sampler.sweeps_done(),
+        })
+    } else {
+        None
+    };
+    let moments = IsingMoments {
         node_means: moments.means(),
         edge_means: moments.pair_means(),
         draws: moments.count(),
-    })
+    };
+    Ok((moments, state))
 }
 
 /// Checks that every row has `width` entries, all ±1.
-fn check_rows(field: &str, width: usize, rows: &[Vec<f32>]) -> Result<(), IsingError> {
+pub(crate) fn check_rows(field: &str, width: usize, rows: &[Vec<f32>]) -> Result<(), IsingError> {
     for (r, row) in rows.iter().enumerate() {
         if row.len() != width {
             return Err(IsingError::LengthMismatch {
@@ -215,7 +288,7 @@ fn check_rows(field: &str, width: usize, rows: &[Vec<f32>]) -> Result<(), IsingE
     Ok(())
 }
 
-fn check_distinct(field: &str, n: usize, nodes: &[u32]) -> Result<(), IsingError> {
+pub(crate) fn check_distinct(field: &str, n: usize, nodes: &[u32]) -> Result<(), IsingError> {
     let mut seen = vec![false; n];
     for (index, &i) in nodes.iter().enumerate() {
         if std::mem::replace(&mut seen[i as usize], true) {
@@ -293,138 +366,9 @@ impl IsingTrainingSpec {
         Ok(())
     }
 
-    fn clamped_positive(&self) -> Vec<u32> {
+    pub(crate) fn clamped_positive(&self) -> Vec<u32> {
         let mut all = self.data_nodes.clone();
         all.extend_from_slice(&self.conditioning_nodes);
         all
-    }
-}
-
-/// What [`estimate_kl_grad`] returns: the gradients and both phases' moments over all nodes
-/// (biases, in node order) and all edges of the model (weights, in edge order).
-#[derive(Clone, Debug, PartialEq)]
-pub struct KlGrad {
-    /// ∂KL/∂J_e = −β(⟨s_i s_j⟩₊ − ⟨s_i s_j⟩₋), one per edge.
-    pub weights: Vec<f64>,
-    /// ∂KL/∂b_i = −β(⟨s_i⟩₊ − ⟨s_i⟩₋), one per node.
-    pub biases: Vec<f64>,
-    /// Positive-phase moments.
-    pub positive: IsingMoments,
-    /// Negative-phase moments.
-    pub negative: IsingMoments,
-}
-
-/// THRML's `estimate_kl_grad`: the gradient of KL(data ‖ model) (the mean negative
-/// log-likelihood of `data` up to a constant) with respect to every coupling and bias of
-/// `ebm`, with the sign convention of the module docs.
-///
-/// `data[k]` holds the values (±1) of `spec.data_nodes` in example k; `conditioning[k]`
-/// those of `spec.conditioning_nodes` (pass `&[]` when there are none).
-pub fn estimate_kl_grad(
-    ebm: &IsingEBM,
-    spec: &IsingTrainingSpec,
-    data: &[Vec<f32>],
-    conditioning: &[Vec<f32>],
-) -> Result<KlGrad, IsingError> {
-    spec.validate(ebm)?;
-    if data.is_empty() {
-        return Err(invalid("data", "needs at least one example"));
-    }
-    check_rows("data", spec.data_nodes.len(), data)?;
-    let conditioned = !spec.conditioning_nodes.is_empty();
-    if conditioned {
-        check_rows("conditioning", spec.conditioning_nodes.len(), conditioning)?;
-        if conditioning.len() != data.len() {
-            return Err(IsingError::LengthMismatch {
-                field: "conditioning".into(),
-                expected: data.len(),
-                found: conditioning.len(),
-            });
-        }
-    } else if !conditioning.is_empty() {
-        return Err(invalid(
-            "conditioning",
-            "values given but the spec has no conditioning nodes",
-        ));
-    }
-    let n = ebm.node_count();
-    let nodes: Vec<u32> = (0..n as u32).collect();
-    let edges = ebm.edges();
-    let clamped = spec.clamped_positive();
-    let rows: Vec<Vec<f32>> = data
-        .iter()
-        .enumerate()
-        .map(|(k, d)| {
-            let mut row = d.clone();
-            if conditioned {
-                row.extend_from_slice(&conditioning[k]);
-            }
-            row
-        })
-        .collect();
-    let positive = if clamped.len() == n {
-        moments_from_data(n, edges, &clamped, &rows)
-    } else {
-        estimate_moments_clamped(
-            ebm,
-            &nodes,
-            edges,
-            &spec.schedule_positive,
-            &spec.positive,
-            &clamped,
-            &rows,
-        )?
-    };
-    let negative = if conditioned {
-        estimate_moments_clamped(
-            ebm,
-            &nodes,
-            edges,
-            &spec.schedule_negative,
-            &spec.negative,
-            &spec.conditioning_nodes,
-            conditioning,
-        )?
-    } else {
-        estimate_moments(ebm, &nodes, edges, &spec.schedule_negative, &spec.negative)?
-    };
-    let beta = ebm.beta() as f64;
-    let diff = |p: &[f64], q: &[f64]| -> Vec<f64> {
-        p.iter().zip(q).map(|(a, b)| -beta * (a - b)).collect()
-    };
-    Ok(KlGrad {
-        weights: diff(&positive.edge_means, &negative.edge_means),
-        biases: diff(&positive.node_means, &negative.node_means),
-        positive,
-        negative,
-    })
-}
-
-/// Moments of fully observed examples: `rows[k][c]` is the value of `columns[c]`.
-fn moments_from_data(
-    n: usize,
-    edges: &[(u32, u32)],
-    columns: &[u32],
-    rows: &[Vec<f32>],
-) -> IsingMoments {
-    let mut state = vec![0.0f64; n];
-    let mut node_sum = vec![0.0f64; n];
-    let mut edge_sum = vec![0.0f64; edges.len()];
-    for row in rows {
-        for (&c, &v) in columns.iter().zip(row) {
-            state[c as usize] = v as f64;
-        }
-        for (s, x) in node_sum.iter_mut().zip(&state) {
-            *s += x;
-        }
-        for (s, &(a, b)) in edge_sum.iter_mut().zip(edges) {
-            *s += state[a as usize] * state[b as usize];
-        }
-    }
-    let count = rows.len() as f64;
-    IsingMoments {
-        node_means: node_sum.iter().map(|s| s / count).collect(),
-        edge_means: edge_sum.iter().map(|s| s / count).collect(),
-        draws: rows.len() as u64,
     }
 }
