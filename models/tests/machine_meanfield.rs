@@ -110,30 +110,44 @@ fn all_visible(m: &BoltzmannMachine) -> Vec<f32> {
     layer_states(&m.layers()[0]).concat()
 }
 
+const GAUSS_DEEP: [(UnitKind, usize); 3] = [
+    (UnitKind::Binary, 3),
+    (UnitKind::Gaussian, 2),
+    (UnitKind::Binary, 2),
+];
+
 #[test]
 fn mean_field_is_exact_when_the_hidden_layers_are_independent_given_v() {
-    let m = random_machine(&CAT_DEEP, 1.2, 31);
-    let mut w = m.weights().to_vec();
-    w[1].iter_mut().for_each(|x| *x = 0.0);
-    let independent = BoltzmannMachine::new(m.layers().to_vec(), w).unwrap();
-    let options = MeanFieldOptions::default();
-    let log_z = deep_log_partition(&independent).unwrap();
-    for v in layer_states(&independent.layers()[0]) {
-        let post = mean_field_posterior(&independent, &v, &options).unwrap();
-        let exact = deep_average_log_likelihood(&independent, &v).unwrap() + log_z;
-        assert!((post.elbo - exact).abs() < 1e-9, "{} vs {exact}", post.elbo);
+    for (spec, seed) in [(CAT_DEEP, 31), (GAUSS_DEEP, 32)] {
+        let m = random_machine(&spec, 1.2, seed);
+        let mut w = m.weights().to_vec();
+        w[1].iter_mut().for_each(|x| *x = 0.0);
+        let independent = BoltzmannMachine::new(m.layers().to_vec(), w).unwrap();
+        let options = MeanFieldOptions::default();
+        let log_z = deep_log_partition(&independent).unwrap();
+        for v in layer_states(&independent.layers()[0]) {
+            let post = mean_field_posterior(&independent, &v, &options).unwrap();
+            let exact = deep_average_log_likelihood(&independent, &v).unwrap() + log_z;
+            assert!((post.elbo - exact).abs() < 1e-9, "{} vs {exact}", post.elbo);
+        }
+        let data = all_visible(&independent);
+        let mf = mean_field_positive_phase(&independent, &data, &options).unwrap();
+        let exact = deep_exact_positive_phase(&independent, &data).unwrap();
+        let err = max_diff(&mf.stats.flatten(), &exact.flatten());
+        assert!(err < 1e-9, "{spec:?} independent hidden layers: {err:e}");
+        // With the hidden layers coupled the mean field is only an approximation.
+        let mf = mean_field_positive_phase(&m, &data, &options).unwrap();
+        let exact = deep_exact_positive_phase(&m, &data).unwrap();
+        let coupled = max_diff(&mf.stats.flatten(), &exact.flatten());
+        assert!(
+            coupled > 1e-3,
+            "{spec:?} coupled hidden layers: {coupled:e}"
+        );
+        eprintln!(
+            "{spec:?}: mean field vs exact posterior moments {err:.1e} independent, \
+             {coupled:.3} coupled"
+        );
     }
-    let data = all_visible(&independent);
-    let mf = mean_field_positive_phase(&independent, &data, &options).unwrap();
-    let exact = deep_exact_positive_phase(&independent, &data).unwrap();
-    let err = max_diff(&mf.stats.flatten(), &exact.flatten());
-    assert!(err < 1e-9, "independent hidden layers: {err:e}");
-    // With the hidden layers coupled the mean field is only an approximation.
-    let mf = mean_field_positive_phase(&m, &data, &options).unwrap();
-    let exact = deep_exact_positive_phase(&m, &data).unwrap();
-    let coupled = max_diff(&mf.stats.flatten(), &exact.flatten());
-    assert!(coupled > 1e-3, "coupled hidden layers: {coupled:e}");
-    eprintln!("mean field vs exact posterior moments: {err:.1e} independent, {coupled:.3} coupled");
 }
 
 #[test]
@@ -141,6 +155,7 @@ fn the_elbo_bounds_the_log_likelihood_and_rises_with_sweeps() {
     let mut worst_gap: f64 = 0.0;
     for (spec, seed) in [
         (CAT_DEEP.to_vec(), 41),
+        (GAUSS_DEEP.to_vec(), 43),
         (
             vec![
                 (UnitKind::Binary, 3),

@@ -21,12 +21,15 @@
 //! categorical layer's mean-field factor needs, and the loop stays deterministic and cheap
 //! on the small per-example problems. Each `q_l` is the layer's conditional given the
 //! expected statistics `E_q[φ]` of its neighbours (Bernoulli / ±1 means for binary and spin
-//! units, softmax probabilities for categorical units, `N(loc + f, σ²)` — mean, the
-//! conditional mean — for Gaussian units). The initial `q` is one bottom-up pass (each hidden
-//! layer given the one below only); a sweep then updates the odd layers, then the even
-//! hidden layers. Layers of one parity are not coupled, so a sweep is block coordinate ascent
+//! units, softmax probabilities for categorical units, `N(loc + f, σ²)` for Gaussian units,
+//! whose conditional mean `loc + f` enters its neighbours' fields as `(loc + f)/σ²`; this
+//! Gaussian is the exact optimum, the energy being quadratic in `x` with curvature `1/σ²`).
+//! The initial `q` is one bottom-up pass (each hidden layer given the one below only); a
+//! sweep then updates the odd layers, then the even hidden layers (the runtime's order;
+//! `machine_meanfield.rs` checks both reach the same fixed point). Layers of one parity are not coupled, so a sweep is block coordinate ascent
 //! on the ELBO: each update maximises it exactly over `q_l`, and the ELBO never decreases.
-//! With two layers the first `q_1` is already the exact posterior `p(h | v)`.
+//! With two layers the first `q_1` is already the exact posterior `p(h | v)`. The fixed
+//! point need not be unique when the weights are strong; the deterministic start picks one.
 
 use super::boltzmann::bilinear;
 use super::gradient::MachineGradient;
