@@ -241,6 +241,30 @@ fn optimizer_error(e: impl std::fmt::Display) -> MachineError {
 /// [`DeepGradientEstimator`] estimate. `callback`, if given, runs after every epoch.
 /// Returns every epoch's report. On error `machine` holds the parameters of the last
 /// completed step. Deterministic for a seed.
+///
+/// ```
+/// use blockgibbs_models::machine::{
+///     BoltzmannMachine, DeepTrainOptions, Layer, UnitKind, deep_average_log_likelihood, fit_deep,
+/// };
+/// use blockgibbs_models::optim::{LrSchedule, Method};
+/// let data = [1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0].repeat(20); // 40 rows of 4 units
+/// let layers = [4, 3, 2].map(|n| Layer::zeros(UnitKind::Binary, n).unwrap()).to_vec();
+/// let mut dbm = BoltzmannMachine::random(layers, 0.1, 1).unwrap();
+/// let before = deep_average_log_likelihood(&dbm, &data).unwrap(); // ≈ 4 ln ½ ≈ −2.77
+/// let options = DeepTrainOptions {
+///     k: 2,
+///     chains: 50,
+///     method: Method::adam(),
+///     lr: LrSchedule::Constant(0.05),
+///     epochs: 20,
+///     batch_size: 10,
+///     ..DeepTrainOptions::default()
+/// };
+/// let reports = fit_deep(&mut dbm, &data, &options, None).unwrap();
+/// assert_eq!(reports.len(), 20);
+/// let after = deep_average_log_likelihood(&dbm, &data).unwrap();
+/// assert!(after > before + 1.0, "{before} → {after}");
+/// ```
 pub fn fit_deep(
     machine: &mut BoltzmannMachine,
     data: &[f32],
