@@ -12,6 +12,9 @@
 //!   the exact gradient by enumeration of a discrete layer.
 //! - [`mod@pretrain`]: Salakhutdinov–Hinton layerwise pretraining of deep machines, with the
 //!   doubled inputs applied in both directions.
+//! - [`meanfield`], [`exact_deep`], [`train`]: machines of any depth — the mean-field
+//!   positive phase and its ELBO, Rao–Blackwellised chain statistics, exact likelihoods and
+//!   gradients by enumeration, and PCD training ([`fit_deep`]) with optional pretraining.
 //!
 //! **Energy** (paysage's conventions). Each layer maps its state to an interaction statistic
 //! `φ(x)`: `x` for binary and spin units, `x / σ²` for Gaussian units (the visible rescaling of
@@ -28,19 +31,34 @@
 //! category index, as in the runtime.
 
 mod boltzmann;
+pub mod exact_deep;
 pub mod gradient;
 mod layer;
+pub mod meanfield;
 pub mod pretrain;
 mod sampler;
+pub mod train;
 
 pub use boltzmann::BoltzmannMachine;
+pub use exact_deep::{
+    deep_average_log_likelihood, deep_exact_gradient, deep_exact_model_stats,
+    deep_exact_positive_phase, deep_log_partition,
+};
 pub use gradient::{
     MachineGradient, MachineGradientEstimate, MachineGradientEstimator, average_log_likelihood,
     exact_gradient, exact_model_stats, log_partition, positive_phase,
 };
 pub use layer::{Conditional, Layer, UnitKind};
+pub use meanfield::{
+    MeanFieldOptions, MeanFieldPhase, MeanFieldPosterior, chain_statistics,
+    mean_field_positive_phase, mean_field_posterior,
+};
 pub use pretrain::{Doubling, PretrainOptions, PretrainingRbm, pretrain};
 pub use sampler::{MachineSampler, SamplingMode};
+pub use train::{
+    DeepEpochCallback, DeepEpochReport, DeepGradientEstimate, DeepGradientEstimator,
+    DeepTrainOptions, fit_deep,
+};
 
 use blockgibbs_ir::ModelError;
 use blockgibbs_runtime::RuntimeError;
