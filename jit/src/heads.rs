@@ -84,54 +84,109 @@ pub(crate) fn emit_head_kernel(
         .collect();
     let words = words_needed(block.kind, rule);
 
-    counted_loop(
+    let body = |b: &mut FunctionBuilder<'_>, heads: HeadLanes| {
+        let slots: [Value; 4] = match heads {
+            HeadLanes::Consecutive(h) => {
+                let s0 = b.ins().iadd_imm_u(h, block.first_slot as i64);
+                std::array::from_fn(|i| b.ins().iadd_imm_u(s0, i as i64))
+            }
+            HeadLanes::Clamped(hs) => hs.map(|hi| b.ins().iadd_imm_u(hi, block.first_slot as i64)),
+        };
+        let slot32 = slots.map(|s| b.ins().ireduce(I32, s));
+        let slot_vec = match heads {
+            HeadLanes::Consecutive(_) => {
+                let s0 = b.ins().splat(I32X4, slot32[0]);
+                let lane_ids = Simd::new(&mut *b).lane_ids();
+                b.ins().iadd(s0, lane_ids)
+            }
+            HeadLanes::Clamped(_) => vector_of(b, I32X4, &slot32),
+        };
+        let mut keys = [None, None];
+        for (i, key) in keys.iter_mut().enumerate().take(words) {
+            *key = Some(Simd::new(&mut *b).node_key(sweep_key, slot_vec, i == 1));
+        }
+        let acc: Vec<Variable> = (0..width)
+            .map(|_| {
+                let v = b.declare_var(F32X4);
+                let zero = Simd::new(&mut *b).f(0.0);
+                b.def_var(v, zero);
+                v
+            })
+            .collect();
+        for (g, plan) in block.groups.iter().zip(&plans) {
+            emit_group(b, g, plan, &k, heads, &acc);
+        }
+        let params: Vec<Value> = acc.iter().map(|&a| b.use_var(a)).collect();
+        let rng = LaneRng { keys, chain_mul };
+        let err = ErrorSink {
+            args: k.args,
+            slot: slot32[0],
+            lane,
+        };
+        let mut consts = ConstCache::new();
+        let value = emit_update(b, block.kind, rule, &params, beta, &rng, &err, &mut consts);
+        let row0 = b.ins().ishl_imm_u(slots[0], ROW_SHIFT);
+        let addr0 = b.ins().iadd(dst_lane, row0);
+        for (i, &slot) in slots.iter().enumerate() {
+            let x = b.ins().extractlane(value, i as u8);
+            match heads {
+                // Consecutive slots: consecutive rows of 16 bytes.
+                HeadLanes::Consecutive(_) => {
+                    b.ins().store(flags(), x, addr0, 16 * i as i32);
+                }
+                HeadLanes::Clamped(_) => {
+                    let row = b.ins().ishl_imm_u(slot, ROW_SHIFT);
+                    let addr = b.ins().iadd(dst_lane, row);
+                    b.ins().store(flags(), x, addr, 0);
+                }
+            }
+        }
+    };
+    // Whole groups of four consecutive heads, then at most one group padded with repeats
+    // of the last head.
+    let h = counted_loop(
         b,
         head_start,
         4,
-        |b, h| b.ins().icmp(IntCC::UnsignedLessThan, h, head_end),
         |b, h| {
-            let heads: [Value; 4] = std::array::from_fn(|i| {
-                let hi = b.ins().iadd_imm_u(h, i as i64);
-                b.ins().umin(hi, last)
-            });
-            let slots = heads.map(|hi| b.ins().iadd_imm_u(hi, block.first_slot as i64));
-            let slot32 = slots.map(|s| b.ins().ireduce(I32, s));
-            let slot_vec = vector_of(b, I32X4, &slot32);
-            let mut keys = [None, None];
-            for (i, key) in keys.iter_mut().enumerate().take(words) {
-                *key = Some(Simd::new(&mut *b).node_key(sweep_key, slot_vec, i == 1));
-            }
-            let acc: Vec<Variable> = (0..width)
-                .map(|_| {
-                    let v = b.declare_var(F32X4);
-                    let zero = Simd::new(&mut *b).f(0.0);
-                    b.def_var(v, zero);
-                    v
-                })
-                .collect();
-            for (g, plan) in block.groups.iter().zip(&plans) {
-                emit_group(b, g, plan, &k, &heads, &acc);
-            }
-            let params: Vec<Value> = acc.iter().map(|&a| b.use_var(a)).collect();
-            let rng = LaneRng { keys, chain_mul };
-            let err = ErrorSink {
-                args: k.args,
-                slot: slot32[0],
-                lane,
-            };
-            let mut consts = ConstCache::new();
-            let value = emit_update(b, block.kind, rule, &params, beta, &rng, &err, &mut consts);
-            for (i, &slot) in slots.iter().enumerate() {
-                let x = b.ins().extractlane(value, i as u8);
-                let row = b.ins().ishl_imm_u(slot, ROW_SHIFT);
-                let addr = b.ins().iadd(dst_lane, row);
-                b.ins().store(flags(), x, addr, 0);
-            }
+            let end = b.ins().iadd_imm_u(h, 4);
+            b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, head_end)
         },
+        |b, h| body(b, HeadLanes::Consecutive(h)),
     );
+    let rest = b.create_block();
+    let done = b.create_block();
+    let more = b.ins().icmp(IntCC::UnsignedLessThan, h, head_end);
+    b.ins().brif(more, rest, &[], done, &[]);
+    b.switch_to_block(rest);
+    let heads: [Value; 4] = std::array::from_fn(|i| {
+        let hi = b.ins().iadd_imm_u(h, i as i64);
+        b.ins().umin(hi, last)
+    });
+    body(b, HeadLanes::Clamped(heads));
+    b.ins().jump(done, &[]);
+    b.switch_to_block(done);
     let ok = b.ins().iconst(I32, 0);
     b.ins().return_(&[ok]);
     b.seal_all_blocks();
+}
+
+/// The four heads a vector carries.
+#[derive(Clone, Copy)]
+enum HeadLanes {
+    /// Heads `h, h + 1, h + 2, h + 3`.
+    Consecutive(Value),
+    /// Any four heads (the last group, padded by repeating the last head).
+    Clamped([Value; 4]),
+}
+
+impl HeadLanes {
+    fn each(self, b: &mut FunctionBuilder<'_>) -> [Value; 4] {
+        match self {
+            HeadLanes::Consecutive(h) => std::array::from_fn(|i| b.ins().iadd_imm_u(h, i as i64)),
+            HeadLanes::Clamped(hs) => hs,
+        }
+    }
 }
 
 /// A vector of `ty` from four scalars.
@@ -149,7 +204,7 @@ fn emit_group(
     g: &InteractionGroup,
     plan: &GroupPlan,
     k: &OneChain,
-    heads: &[Value; 4],
+    heads: HeadLanes,
     acc: &[Variable],
 ) {
     let arity = g.arity() as i64;
@@ -163,19 +218,28 @@ fn emit_group(
     };
     match plan.uniform_degree {
         Some(d) if d <= UNROLL_MAX => {
-            let ptrs = heads.map(|h| pointers(b, h, d as i64));
-            for t in 0..d as i32 {
+            let (d, a) = (d as i32, arity as i32);
+            // Lane i's terms start i·d terms after lane 0's when the heads are consecutive.
+            let ptrs: [(Value, i32, Value, i32); 4] = match heads {
+                HeadLanes::Consecutive(h) => {
+                    let (tp, bp) = pointers(b, h, d as i64);
+                    std::array::from_fn(|i| (tp, 4 * a * d * i as i32, bp, 4 * d * i as i32))
+                }
+                HeadLanes::Clamped(hs) => hs.map(|h| {
+                    let (tp, bp) = pointers(b, h, d as i64);
+                    (tp, 0, bp, 0)
+                }),
+            };
+            for t in 0..d {
                 let term = Term {
-                    ptrs,
-                    tail_off: 4 * t * arity as i32,
-                    base_off: 4 * t,
+                    ptrs: ptrs.map(|(tp, to, bp, bo)| (tp, to + 4 * t * a, bp, bo + 4 * t)),
                     valid: None,
                 };
                 gather_term(b, g, plan, k, &term, acc);
             }
         }
         Some(d) => {
-            let t0 = heads.map(|h| b.ins().imul_imm_u(h, d as i64));
+            let t0 = heads.each(b).map(|h| b.ins().imul_imm_u(h, d as i64));
             let count = b.ins().iconst(I64, d as i64);
             let zero = b.ins().iconst(I64, 0);
             counted_loop(
@@ -189,9 +253,7 @@ fn emit_group(
                         pointers(b, ti, 1)
                     });
                     let term = Term {
-                        ptrs,
-                        tail_off: 0,
-                        base_off: 0,
+                        ptrs: ptrs.map(|(tp, bp)| (tp, 0, bp, 0)),
                         valid: None,
                     };
                     gather_term(b, g, plan, k, &term, acc);
@@ -202,7 +264,7 @@ fn emit_group(
             // Heads of different degrees: run to the largest, masking lanes that are done
             // (they read term 0, which exists whenever any head has a term).
             let offsets = b.ins().iconst(I64, g.offsets.as_ptr() as i64);
-            let ranges = heads.map(|h| {
+            let ranges = heads.each(b).map(|h| {
                 let h4 = b.ins().ishl_imm_u(h, 2);
                 let addr = b.ins().iadd(offsets, h4);
                 let t0 = b.ins().uload32(flags(), addr, 0);
@@ -233,9 +295,7 @@ fn emit_group(
                         pointers(b, ti, 1)
                     });
                     let term = Term {
-                        ptrs,
-                        tail_off: 0,
-                        base_off: 0,
+                        ptrs: ptrs.map(|(tp, bp)| (tp, 0, bp, 0)),
                         valid: Some(valid),
                     };
                     gather_term(b, g, plan, k, &term, acc);
@@ -247,11 +307,8 @@ fn emit_group(
 
 /// One term of each of the four heads: per lane, where its tail slots and weight base are.
 struct Term {
-    /// Per lane: (tail-slot pointer, weight-base pointer).
-    ptrs: [(Value, Value); 4],
-    /// Byte offsets added to the pointers.
-    tail_off: i32,
-    base_off: i32,
+    /// Per lane: tail-slot pointer and byte offset, weight-base pointer and byte offset.
+    ptrs: [(Value, i32, Value, i32); 4],
     /// Lanes that have the term.
     valid: Option<Value>,
 }
@@ -270,8 +327,8 @@ fn gather_term(
             let xs: Vec<Value> = term
                 .ptrs
                 .iter()
-                .map(|&(tp, _)| {
-                    let slot = b.ins().uload32(flags(), tp, term.tail_off + 4 * j);
+                .map(|&(tp, to, _, _)| {
+                    let slot = b.ins().uload32(flags(), tp, to + 4 * j);
                     let row = b.ins().ishl_imm_u(slot, ROW_SHIFT);
                     let addr = b.ins().iadd(k.src_lane, row);
                     b.ins().load(F32, flags(), addr, 0)
@@ -283,7 +340,7 @@ fn gather_term(
     let bases: [Option<Value>; 4] = match plan.weights {
         WeightSource::Loaded => term
             .ptrs
-            .map(|(_, bp)| Some(b.ins().uload32(flags(), bp, term.base_off))),
+            .map(|(_, _, bp, bo)| Some(b.ins().uload32(flags(), bp, bo))),
         WeightSource::Folded { .. } => [None; 4],
     };
     let shared: Option<Vec<Value>> = g.cat_strides.is_empty().then(|| {

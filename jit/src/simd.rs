@@ -61,6 +61,13 @@ impl<'a, 'b> Simd<'a, 'b> {
         v
     }
 
+    /// The i32x4 vector `[0, 1, 2, 3]`.
+    pub fn lane_ids(&mut self) -> Value {
+        let bytes: Vec<u8> = (0u32..4).flat_map(|x| x.to_le_bytes()).collect();
+        let c = self.b.func.dfg.constants.insert(ConstantData::from(bytes));
+        self.b.ins().vconst(I32X4, c)
+    }
+
     /// Reinterprets a vector as another vector type of the same width.
     pub fn cast(&mut self, ty: Type, v: Value) -> Value {
         self.b.ins().bitcast(
