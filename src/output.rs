@@ -4,6 +4,7 @@
 //! place once complete, so a reader never sees a partial file and a failed run leaves any
 //! previous file untouched.
 
+use blockgibbs_models::io::temp_file_beside;
 use serde::Serialize;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -106,6 +107,8 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), OutputErro
 }
 
 /// Writes through `fill` into a temporary file next to `path`, then renames it to `path`.
+/// The file gets the permissions `File::create` would give it (`0o666` less the umask), or
+/// keeps those of the file it replaces (see [`temp_file_beside`]).
 pub fn write_atomic(
     path: &Path,
     fill: impl FnOnce(&mut BufWriter<&mut std::fs::File>) -> std::io::Result<()>,
@@ -114,29 +117,15 @@ pub fn write_atomic(
         path: path.to_path_buf(),
         source,
     };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".blockgibbs-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(io)?;
+    // Created with the permissions of a plain `File::create` (or those of the file being
+    // replaced) rather than tempfile's private 0600, so outputs are readable as usual.
+    let mut tmp = temp_file_beside(path, ".blockgibbs-", ".tmp").map_err(io)?;
     {
         let mut w = BufWriter::new(tmp.as_file_mut());
         fill(&mut w).map_err(io)?;
         w.flush().map_err(io)?;
     }
     tmp.as_file().sync_all().map_err(io)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        // Temporary files are private (0600); outputs get the usual 0644.
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(io)?;
-    }
     tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())
 }
@@ -176,5 +165,32 @@ mod tests {
             write_json(&missing, &1),
             Err(OutputError::Io { .. })
         ));
+    }
+
+    /// Mode bits of `path`.
+    #[cfg(unix)]
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn outputs_get_create_permissions_and_replacements_keep_theirs() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        // What `File::create` gives under this process's umask, whatever it is.
+        let probe = dir.path().join("probe");
+        std::fs::File::create(&probe).unwrap();
+        let create_mode = mode(&probe);
+        std::fs::remove_file(&probe).unwrap();
+        let path = dir.path().join("s.json");
+        write_json(&path, &1).unwrap();
+        assert_eq!(mode(&path), create_mode);
+        // An unusual mode on the file being replaced survives the rewrite.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o604)).unwrap();
+        write_npy_f32(&path, &[1], &[2.0]).unwrap();
+        assert_eq!(mode(&path), 0o604);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use blockgibbs_models::datasets::{DIGITS_PIXELS, DIGITS_SIDE, digits_binary};
-use blockgibbs_models::io::{ModelIo, write_atomic};
+use blockgibbs_models::io::{ModelIo, temp_file_beside, write_atomic};
 use blockgibbs_models::optim::{LrSchedule, Method};
 use blockgibbs_models::rbm::{
     BinaryRbm, EpochReport, GradientEstimator, Penalty, Sampling, TrainOptions,
@@ -280,12 +280,9 @@ fn draw_grid(path: &Path, samples: &[f32]) -> Result<(), AnyError> {
     const GAP: usize = 4;
     let cell = DIGITS_SIDE * SCALE + GAP;
     let side = (GRID * cell + GAP) as u32;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    // The PNG encoder picks the format from the extension, so the temporary name ends in .png.
-    let tmp = tempfile::Builder::new()
-        .prefix(".fantasies.")
-        .suffix(".png")
-        .tempfile_in(dir)?;
+    // The PNG encoder picks the format from the extension, so the temporary name ends in .png;
+    // it rewrites the file in place, keeping the usual permissions `temp_file_beside` gave it.
+    let tmp = temp_file_beside(path, ".fantasies.", ".png")?;
     {
         let root = BitMapBackend::new(tmp.path(), (side, side)).into_drawing_area();
         root.fill(&RGBColor(200, 200, 200))?;

@@ -23,7 +23,7 @@
 //! |------------------|-----------------------------------------------------------|
 //! | `format`         | `"blockgibbs"`                                            |
 //! | `format_version` | `"1"` (the only version this crate reads: [`FORMAT_VERSION`]) |
-//! | `kind`           | `"ising_ebm"`, `"potts_ebm"`, `"binary_rbm"` or `"gaussian_rbm"` ([`gaussian_rbm`]) |
+//! | `kind`           | `"ising_ebm"`, `"potts_ebm"`, `"binary_rbm"`, `"gaussian_rbm"` ([`gaussian_rbm`]) or `"boltzmann_machine"` ([`machine`]) |
 //!
 //! and per kind (integers in decimal, β as the shortest decimal that parses back to the same
 //! `f32`, so `np.float32(meta["beta"])` is exact):
@@ -33,6 +33,7 @@
 //! | `ising_ebm`  | `n_nodes`, `n_edges`, `beta`           |
 //! | `potts_ebm`  | `n_nodes`, `n_edges`, `q`, `beta`      |
 //! | `binary_rbm` | `n_visible`, `n_hidden`                |
+//! | `boltzmann_machine` | `n_layers`, `layer_kinds`, `layer_sizes` (see [`machine`]) |
 //!
 //! Other metadata keys are ignored on load. Files are deterministic: metadata keys are written
 //! sorted and tensors in the order of the table below, so equal models give identical bytes.
@@ -53,6 +54,10 @@
 //! | `binary_rbm` | `visible_bias` | `F32` | `[n_visible]`           | `a_i`                          |
 //! | `binary_rbm` | `hidden_bias`  | `F32` | `[n_hidden]`            | `b_j`                          |
 //!
+//! The tensors of `gaussian_rbm` and `boltzmann_machine` files (`layer{l}.bias`,
+//! `layer{l}.loc`, `layer{l}.log_var`, `weights{l}`) are listed in [`gaussian_rbm`] and
+//! [`machine`].
+//!
 //! A file must hold exactly these tensors. Loading checks every dtype and shape against the
 //! metadata, rejects NaN and infinities, and then builds the model through its own validating
 //! constructor, so a loaded model is always well formed. Errors ([`ModelIoError`]) name the
@@ -61,6 +66,8 @@
 //!
 //! Writes are atomic: the bytes go to a temporary file in the target's directory, which is
 //! flushed to disk and then renamed over the target, so a reader never sees a partial file.
+//! The saved file gets the permissions a plain `File::create` would give it (`0o666` less the
+//! umask), or keeps those of the file it replaces (see [`write_atomic`]).
 //!
 //! ```
 //! use blockgibbs_models::BinaryRbm;
@@ -71,21 +78,26 @@
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::path::Path;
 use std::str::FromStr;
 
 use safetensors::tensor::{Dtype, SafeTensors};
 
 use crate::ising::{IsingEBM, PottsEBM};
+use crate::machine::BoltzmannMachine;
 use crate::rbm::BinaryRbm;
 use crate::rbm::gaussian::GaussianRbm;
 
+mod atomic;
 mod error;
 pub mod gaussian_rbm;
+pub mod machine;
 
+use atomic::read_file;
+pub use atomic::{temp_file_beside, write_atomic};
 pub use error::ModelIoError;
 pub use gaussian_rbm::KIND_GAUSSIAN_RBM;
+pub use machine::KIND_MACHINE;
 
 /// Version of the file layout written by this module; the only one it reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -97,6 +109,14 @@ pub const KIND_ISING: &str = "ising_ebm";
 pub const KIND_POTTS: &str = "potts_ebm";
 /// `kind` of a [`BinaryRbm`] file.
 pub const KIND_RBM: &str = "binary_rbm";
+/// Every `kind` this crate reads.
+pub const KNOWN_KINDS: [&str; 5] = [
+    KIND_ISING,
+    KIND_POTTS,
+    KIND_RBM,
+    KIND_GAUSSIAN_RBM,
+    KIND_MACHINE,
+];
 
 /// A model that saves to and loads from the safetensors layout documented in [this
 /// module](self).
@@ -133,6 +153,8 @@ pub enum AnyModel {
     Rbm(BinaryRbm),
     /// A `gaussian_rbm` file.
     GaussianRbm(GaussianRbm),
+    /// A `boltzmann_machine` file.
+    Machine(BoltzmannMachine),
 }
 
 impl AnyModel {
@@ -143,6 +165,7 @@ impl AnyModel {
             AnyModel::Potts(_) => KIND_POTTS,
             AnyModel::Rbm(_) => KIND_RBM,
             AnyModel::GaussianRbm(_) => KIND_GAUSSIAN_RBM,
+            AnyModel::Machine(_) => KIND_MACHINE,
         }
     }
 
@@ -154,6 +177,7 @@ impl AnyModel {
             KIND_ISING => IsingEBM::from_safetensors(bytes).map(AnyModel::Ising),
             KIND_POTTS => PottsEBM::from_safetensors(bytes).map(AnyModel::Potts),
             KIND_GAUSSIAN_RBM => GaussianRbm::from_safetensors(bytes).map(AnyModel::GaussianRbm),
+            KIND_MACHINE => BoltzmannMachine::from_safetensors(bytes).map(AnyModel::Machine),
             _ => BinaryRbm::from_safetensors(bytes).map(AnyModel::Rbm),
         }
     }
@@ -170,6 +194,7 @@ impl AnyModel {
             AnyModel::Potts(m) => m.save(path),
             AnyModel::Rbm(m) => m.save(path),
             AnyModel::GaussianRbm(m) => m.save(path),
+            AnyModel::Machine(m) => m.save(path),
         }
     }
 }
@@ -335,44 +360,6 @@ fn spin_from_safetensors(bytes: &[u8], kind: &'static str) -> Result<SpinParts, 
     })
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory is written,
-/// flushed to disk and renamed over `path`. On any error the temporary file is removed and
-/// `path` is untouched.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ModelIoError> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let io_err = |p: &Path| {
-        let p = p.to_path_buf();
-        move |source| ModelIoError::Io { path: p, source }
-    };
-    let prefix = match path.file_name() {
-        Some(name) => format!(".{}.", name.to_string_lossy()),
-        None => ".model.".to_string(),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&prefix)
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(io_err(dir))?;
-    tmp.write_all(bytes).map_err(io_err(tmp.path()))?;
-    tmp.as_file().sync_all().map_err(io_err(tmp.path()))?;
-    // On failure the returned `PersistError` owns the temporary file; dropping it deletes it.
-    tmp.persist(path).map_err(|e| ModelIoError::Io {
-        path: path.to_path_buf(),
-        source: e.error,
-    })?;
-    Ok(())
-}
-
-fn read_file(path: &Path) -> Result<Vec<u8>, ModelIoError> {
-    std::fs::read(path).map_err(|source| ModelIoError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
 fn metadata<const K: usize>(kind: &str, pairs: [(&str, String); K]) -> BTreeMap<String, String> {
     let mut meta: BTreeMap<String, String> =
         pairs.into_iter().map(|(k, v)| (k.into(), v)).collect();
@@ -382,7 +369,7 @@ fn metadata<const K: usize>(kind: &str, pairs: [(&str, String); K]) -> BTreeMap<
     meta
 }
 
-fn f32_entry(name: &'static str, shape: Vec<usize>, values: &[f32]) -> Entry<'static> {
+fn f32_entry<'a>(name: &'a str, shape: Vec<usize>, values: &[f32]) -> Entry<'a> {
     let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
     (name, Dtype::F32, shape, bytes)
 }
@@ -481,7 +468,7 @@ fn check_header(
         });
     }
     let found = meta_str(file, "kind")?;
-    let kind = [KIND_ISING, KIND_POTTS, KIND_RBM, KIND_GAUSSIAN_RBM]
+    let kind = KNOWN_KINDS
         .into_iter()
         .find(|k| *k == found)
         .ok_or_else(|| ModelIoError::UnknownKind { kind: found.into() })?;

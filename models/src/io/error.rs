@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 use crate::ising::IsingError;
+use crate::machine::MachineError;
 use crate::rbm::RbmError;
 use crate::rbm::gaussian::GaussianRbmError;
 
@@ -44,7 +45,7 @@ pub enum ModelIoError {
         reason: String,
     },
     /// A `kind` this crate does not know.
-    #[error("unknown model kind {kind:?} (known: ising_ebm, potts_ebm, binary_rbm)")]
+    #[error("unknown model kind {kind:?} (known: {})", crate::io::KNOWN_KINDS.join(", "))]
     UnknownKind {
         /// The kind found.
         kind: String,
@@ -130,6 +131,15 @@ pub enum ModelIoError {
     /// [`ModelIoError::Rbm`]).
     #[error("invalid model: {0}")]
     GaussianRbm(Box<GaussianRbmError>),
+    /// A Boltzmann machine's validating constructors rejected the loaded parameters.
+    #[error("invalid model at `{at}`: {source}")]
+    Machine {
+        /// The tensor or metadata key at fault, e.g. `layer1.log_var`, `weights0` or
+        /// `layer_sizes`.
+        at: String,
+        /// The constructor's error (boxed: `MachineError` is large).
+        source: Box<MachineError>,
+    },
 }
 
 impl From<IsingError> for ModelIoError {
