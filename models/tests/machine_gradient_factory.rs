@@ -66,6 +66,7 @@ fn a_reference_factory_is_called_once_per_estimate_and_matches_the_default() {
             let chains = match sampling {
                 Sampling::Cd { .. } => 6,
                 Sampling::Pcd { chains, .. } => chains,
+                Sampling::DrivenPcd { .. } => unreachable!("not among the cases"),
             };
             let seen = seen.lock().unwrap();
             assert!(
