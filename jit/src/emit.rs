@@ -2,11 +2,11 @@
 //! four lanes, gather the tails of every interaction group, accumulate the conditional
 //! parameters, draw and store — in one pass, in exactly the reference backend's order.
 
-use crate::plan::GroupPlan;
+use crate::plan::{self, GroupPlan, UNROLL_MAX};
 use crate::simd::{ConstCache, Simd};
 use crate::terms;
 use crate::update::{ErrorSink, LaneRng, emit_update, words_needed};
-use blockgibbs_ir::{BlockProgram, InteractionGroup, NodeKind, Program, UpdateRule};
+use blockgibbs_ir::{BlockProgram, InteractionGroup, Program, UpdateRule};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{F32X4, I32, I32X4, I64};
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value};
@@ -87,6 +87,7 @@ pub(crate) fn emit_kernel(
     b: &mut FunctionBuilder<'_>,
     program: &Program,
     block: &BlockProgram,
+    plans: &[GroupPlan],
     rule: UpdateRule,
 ) {
     let entry = b.create_block();
@@ -107,21 +108,7 @@ pub(crate) fn emit_kernel(
         sweep_key: ld(b, I32, offset_of!(KernelArgs, sweep_key)),
         weights: b.ins().iconst(I64, program.weights.as_ptr() as i64),
     };
-    let width = match block.kind {
-        NodeKind::Categorical(k) => k as usize,
-        NodeKind::Gaussian => 2,
-        _ => 1,
-    };
-    let head_values = if matches!(block.kind, NodeKind::Categorical(_)) {
-        width
-    } else {
-        1
-    };
-    let plans: Vec<GroupPlan> = block
-        .groups
-        .iter()
-        .map(|g| GroupPlan::new(program, g, head_values))
-        .collect();
+    let width = plan::width(block.kind);
     let words = words_needed(block.kind, rule);
 
     let zero = b.ins().iconst(I64, 0);
@@ -139,14 +126,12 @@ pub(crate) fn emit_kernel(
             let row = b.ins().imul(slot, k.lane_bytes);
             let mut keys = [None, None];
             for (i, key) in keys.iter_mut().enumerate().take(words) {
-                // Splat once per head: every lane group of the head xors its chains into it.
-                let scalar = Simd::new(&mut *b).node_key(k.sweep_key, slot32, i == 1);
-                *key = Some(b.ins().splat(I32X4, scalar));
+                *key = Some(Simd::new(&mut *b).node_key(k.sweep_key, slot32, i == 1));
             }
             let groups = block
                 .groups
                 .iter()
-                .zip(&plans)
+                .zip(plans)
                 .map(|(g, plan)| head_pointers(b, g, plan, h))
                 .collect();
             let hc = HeadCtx {
@@ -169,14 +154,14 @@ pub(crate) fn emit_kernel(
                     let end = b.ins().iadd_imm_u(lg, step);
                     b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, k.lanes)
                 },
-                |b, lg| lane_body(b, block, rule, &k, &hc, &plans, width, lg, n),
+                |b, lg| lane_body(b, block, rule, &k, &hc, plans, width, lg, n),
             );
             counted_loop(
                 b,
                 lg,
                 4,
                 |b, lg| b.ins().icmp(IntCC::UnsignedLessThan, lg, k.lanes),
-                |b, lg| lane_body(b, block, rule, &k, &hc, &plans, width, lg, 1),
+                |b, lg| lane_body(b, block, rule, &k, &hc, plans, width, lg, 1),
             );
         },
     );
@@ -286,8 +271,17 @@ fn lane_body(
     let dst = b.ins().iadd(dst, lg_bytes);
     let beta_ptr = b.ins().iadd(k.betas, lg_bytes);
     let chain_mul_ptr = b.ins().iadd(k.chain_muls, lg_bytes);
+    // Sharing constants between the lane groups' updates saves their reloads, but the longer
+    // live ranges make Cranelift's allocator spill the accumulators inside a term loop
+    // (measured: the RBM kernel 34% slower); share only when every group is unrolled.
+    let share = plans
+        .iter()
+        .all(|p| p.uniform_degree.is_some_and(|d| d <= UNROLL_MAX));
     let mut consts = ConstCache::new();
     for (gi, accs) in acc.iter().enumerate() {
+        if !share {
+            consts.clear();
+        }
         let params: Vec<Value> = accs.iter().map(|&a| b.use_var(a)).collect();
         let beta = b.ins().load(F32X4, flags(), beta_ptr, (16 * gi) as i32);
         let chain_mul = b

@@ -8,11 +8,11 @@
 //! lanes: the repeats compute and store exactly the same value to the same place.
 
 use crate::emit::{KernelArgs, counted_loop, flags};
-use crate::plan::{GroupPlan, UNROLL_MAX, WeightSource};
+use crate::plan::{self, GroupPlan, UNROLL_MAX, WeightSource};
 use crate::simd::{ConstCache, Simd};
 use crate::terms::{TermValues, accumulate_term, load_weight};
 use crate::update::{ErrorSink, LaneRng, emit_update, words_needed};
-use blockgibbs_ir::{BlockProgram, InteractionGroup, NodeKind, Program, UpdateRule};
+use blockgibbs_ir::{BlockProgram, InteractionGroup, Program, UpdateRule};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{F32, F32X4, I32, I32X4, I64};
 use cranelift_codegen::ir::{InstBuilder, Value};
@@ -36,6 +36,7 @@ pub(crate) fn emit_head_kernel(
     b: &mut FunctionBuilder<'_>,
     program: &Program,
     block: &BlockProgram,
+    plans: &[GroupPlan],
     rule: UpdateRule,
 ) {
     let entry = b.create_block();
@@ -67,21 +68,7 @@ pub(crate) fn emit_head_kernel(
     let beta = b.ins().splat(F32X4, beta);
     let last = b.ins().iadd_imm_s(head_end, -1);
 
-    let width = match block.kind {
-        NodeKind::Categorical(k) => k as usize,
-        NodeKind::Gaussian => 2,
-        _ => 1,
-    };
-    let head_values = if matches!(block.kind, NodeKind::Categorical(_)) {
-        width
-    } else {
-        1
-    };
-    let plans: Vec<GroupPlan> = block
-        .groups
-        .iter()
-        .map(|g| GroupPlan::new(program, g, head_values))
-        .collect();
+    let width = plan::width(block.kind);
     let words = words_needed(block.kind, rule);
 
     let body = |b: &mut FunctionBuilder<'_>, heads: HeadLanes| {
@@ -113,7 +100,7 @@ pub(crate) fn emit_head_kernel(
                 v
             })
             .collect();
-        for (g, plan) in block.groups.iter().zip(&plans) {
+        for (g, plan) in block.groups.iter().zip(plans) {
             emit_group(b, g, plan, &k, heads, &acc);
         }
         let params: Vec<Value> = acc.iter().map(|&a| b.use_var(a)).collect();

@@ -121,6 +121,7 @@ impl JitBackend {
         let frontend = module.target_config();
         let mut ids = Vec::new();
         for (bi, block) in program.blocks.iter().enumerate() {
+            let plans = plan::block_plans(&program, block);
             let mut row = [None; 3];
             for rule in [UpdateRule::Sample, UpdateRule::Mean, UpdateRule::Mode] {
                 if rule == UpdateRule::Mean && matches!(block.kind, NodeKind::Categorical(_)) {
@@ -142,9 +143,9 @@ impl JitBackend {
                     {
                         let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
                         if variant == 0 {
-                            emit::emit_kernel(&mut b, &program, block, rule);
+                            emit::emit_kernel(&mut b, &program, block, &plans, rule);
                         } else {
-                            heads::emit_head_kernel(&mut b, &program, block, rule);
+                            heads::emit_head_kernel(&mut b, &program, block, &plans, rule);
                         }
                         b.finalize(frontend);
                     }

@@ -1,7 +1,7 @@
 //! Compile-time specialisation of interaction groups: what the emitter can fold or unroll
 //! because the lowered tables are known when the kernel is built.
 
-use blockgibbs_ir::{HeadRole, InteractionGroup, Program};
+use blockgibbs_ir::{BlockProgram, HeadRole, InteractionGroup, NodeKind, Program};
 
 /// Largest per-head term count emitted as straight-line code instead of a loop.
 pub const UNROLL_MAX: u32 = 8;
@@ -83,6 +83,28 @@ fn affine(g: &InteractionGroup) -> Option<Affine> {
         }
     }
     steps
+}
+
+/// Accumulators per head of a block of `kind`: K for categorical, 2 for Gaussian, else 1.
+pub fn width(kind: NodeKind) -> usize {
+    match kind {
+        NodeKind::Categorical(k) => k as usize,
+        NodeKind::Gaussian => 2,
+        _ => 1,
+    }
+}
+
+/// The plans of every group of `block` (shared by all kernels of the block).
+pub fn block_plans(program: &Program, block: &BlockProgram) -> Vec<GroupPlan> {
+    let head_values = match block.kind {
+        NodeKind::Categorical(k) => k as usize,
+        _ => 1,
+    };
+    block
+        .groups
+        .iter()
+        .map(|g| GroupPlan::new(program, g, head_values))
+        .collect()
 }
 
 impl GroupPlan {
