@@ -20,7 +20,8 @@ run() { # name threads args...
   run ising2d-L256-64c 1 examples/ising2d.toml --set model.L=256 --set schedule.chains=64 --set schedule.warmup=40 --set schedule.samples=1
   run potts2d-q3-L256-64c 1 examples/potts2d.toml --set model.L=256 --set schedule.chains=64 --set schedule.warmup=20 --set schedule.samples=1
   run rbm-784x500-64c 2 examples/rbm.toml --set model.n_visible=784 --set model.n_hidden=500 --set schedule.chains=64 --set schedule.warmup=20 --set schedule.samples=1
-  run ising2d-L1024-1c 2 examples/ising2d.toml --set model.L=1024 --set schedule.chains=1 --set schedule.warmup=10 --set schedule.samples=1
+  run ising2d-L1024-1c 1 examples/ising2d.toml --set model.L=1024 --set schedule.chains=1 --set schedule.warmup=30 --set schedule.samples=1
+  run ising2d-L1024-1c 2 examples/ising2d.toml --set model.L=1024 --set schedule.chains=1 --set schedule.warmup=30 --set schedule.samples=1
 } | python3 -c '
 import json, sys, statistics as st
 rows = {}
