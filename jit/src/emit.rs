@@ -9,7 +9,7 @@ use crate::update::{ErrorSink, LaneRng, emit_update, words_needed};
 use blockgibbs_ir::{BlockProgram, InteractionGroup, Program, UpdateRule};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{F32X4, I32, I32X4, I64};
-use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value};
+use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::{FunctionBuilder, Variable};
 use std::mem::offset_of;
 
@@ -90,12 +90,8 @@ pub(crate) fn emit_kernel(
     plans: &[GroupPlan],
     rule: UpdateRule,
 ) {
-    let entry = b.create_block();
-    b.append_block_params_for_function_params(entry);
-    b.switch_to_block(entry);
-    let args = b.block_params(entry)[0];
-    let ld =
-        |b: &mut FunctionBuilder<'_>, ty, off: usize| b.ins().load(ty, flags(), args, off as i32);
+    let args = kernel_entry(b);
+    let ld = |b: &mut FunctionBuilder<'_>, ty, off: usize| arg(b, args, ty, off);
     let lanes = ld(b, I64, offset_of!(KernelArgs, lanes));
     let k = KernelCtx {
         args,
@@ -168,6 +164,19 @@ pub(crate) fn emit_kernel(
     let ok = b.ins().iconst(I32, 0);
     b.ins().return_(&[ok]);
     b.seal_all_blocks();
+}
+
+/// Opens a kernel's entry block; returns its one argument, the `KernelArgs` pointer.
+pub(crate) fn kernel_entry(b: &mut FunctionBuilder<'_>) -> Value {
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    b.block_params(entry)[0]
+}
+
+/// The `KernelArgs` field of type `ty` at byte offset `off`.
+pub(crate) fn arg(b: &mut FunctionBuilder<'_>, args: Value, ty: Type, off: usize) -> Value {
+    b.ins().load(ty, flags(), args, off as i32)
 }
 
 /// `for (i = start; cond(i); i += step) body(i)`; returns the final value of `i`, usable

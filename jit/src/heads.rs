@@ -7,7 +7,7 @@
 //! A head range whose length is not a multiple of four repeats its last head in the spare
 //! lanes: the repeats compute and store exactly the same value to the same place.
 
-use crate::emit::{KernelArgs, counted_loop, flags};
+use crate::emit::{KernelArgs, arg, counted_loop, flags, kernel_entry};
 use crate::plan::{self, GroupPlan, UNROLL_MAX, WeightSource};
 use crate::simd::{ConstCache, Simd};
 use crate::terms::{TermValues, accumulate_term, load_weight};
@@ -39,12 +39,8 @@ pub(crate) fn emit_head_kernel(
     plans: &[GroupPlan],
     rule: UpdateRule,
 ) {
-    let entry = b.create_block();
-    b.append_block_params_for_function_params(entry);
-    b.switch_to_block(entry);
-    let args = b.block_params(entry)[0];
-    let ld =
-        |b: &mut FunctionBuilder<'_>, ty, off: usize| b.ins().load(ty, flags(), args, off as i32);
+    let args = kernel_entry(b);
+    let ld = |b: &mut FunctionBuilder<'_>, ty, off: usize| arg(b, args, ty, off);
     let state = ld(b, I64, offset_of!(KernelArgs, state));
     let src = ld(b, I64, offset_of!(KernelArgs, src));
     let betas = ld(b, I64, offset_of!(KernelArgs, betas));

@@ -24,7 +24,7 @@ use blockgibbs_runtime::SamplerOptions;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::layer::{LayerMoments, UnitKind};
+use super::layer::LayerMoments;
 use super::{BoltzmannMachine, MachineError, MachineSampler, SamplingMode};
 use crate::rbm::{Sampling, log_sum_exp};
 use crate::training::SamplerFactory;
@@ -102,45 +102,7 @@ impl MachineGradient {
     /// Adds `weight ·` the statistics of a two-layer configuration given by the moments of
     /// both layers, one of which is a fixed state.
     fn add(&mut self, machine: &BoltzmannMachine, m: [&LayerMoments; 2], weight: f64) {
-        for l in 0..2 {
-            let layer = &machine.layers()[l];
-            let (own, other) = (m[l], m[1 - l]);
-            let bias = &mut self.bias[l];
-            match layer.kind() {
-                UnitKind::Binary | UnitKind::Spin => {
-                    bias.iter_mut()
-                        .zip(&own.x)
-                        .for_each(|(g, x)| *g += weight * x);
-                }
-                UnitKind::Categorical(_) => {
-                    bias.iter_mut()
-                        .zip(&own.phi)
-                        .for_each(|(g, p)| *g += weight * p);
-                }
-                UnitKind::Gaussian => {
-                    let f = if l == 0 {
-                        machine.field(0, None, Some(&other.phi))
-                    } else {
-                        machine.field(1, Some(&other.phi), None)
-                    };
-                    for i in 0..layer.len() {
-                        let iv = layer.inv_var(i);
-                        bias[i] += weight * (own.x[i] - layer.bias()[i] as f64) * iv;
-                        self.log_var[l][i] +=
-                            weight * (0.5 * own.sq_dev[i] * iv - own.x[i] * iv * f[i]);
-                    }
-                }
-            }
-        }
-        let d1 = m[1].phi.len();
-        let w = &mut self.weights[0];
-        for (a, &pa) in m[0].phi.iter().enumerate() {
-            if pa != 0.0 {
-                for (g, &pb) in w[a * d1..(a + 1) * d1].iter_mut().zip(&m[1].phi) {
-                    *g += weight * pa * pb;
-                }
-            }
-        }
+        super::meanfield::add_product_stats(self, machine, &m, weight);
     }
 }
 

@@ -119,14 +119,15 @@ pub(crate) fn check_rows(machine: &BoltzmannMachine, data: &[f32]) -> Result<usi
 
 /// Adds `weight ·` the expected statistics of a distribution under which the layers are
 /// independent with the moments `m` (one per layer).
-pub(crate) fn add_product_stats(
+pub(crate) fn add_product_stats<M: std::borrow::Borrow<LayerMoments>>(
     stats: &mut MachineGradient,
     machine: &BoltzmannMachine,
-    m: &[LayerMoments],
+    m: &[M],
     weight: f64,
 ) {
+    let m: Vec<&LayerMoments> = m.iter().map(|x| x.borrow()).collect();
     for (l, layer) in machine.layers().iter().enumerate() {
-        let own = &m[l];
+        let own = m[l];
         let bias = &mut stats.bias[l];
         match layer.kind() {
             UnitKind::Binary | UnitKind::Spin => {

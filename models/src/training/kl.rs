@@ -12,10 +12,8 @@
 
 use std::collections::HashSet;
 
-use super::{
-    IsingMoments, IsingTrainingSpec, Phase, check_distinct, check_edge_list, check_rows, run_phase,
-};
-use crate::ising::{IsingEBM, IsingError, check_nodes, invalid};
+use super::{IsingMoments, IsingTrainingSpec, Phase, check_distinct, check_rows, run_phase};
+use crate::ising::{IsingEBM, IsingError, check_edge_nodes, check_nodes, invalid};
 
 /// What [`estimate_kl_grad`] and [`estimate_kl_grad_targeted`] return: the gradients and
 /// both phases' moments, for all nodes (biases, in node order) and all edges of the model
@@ -57,7 +55,7 @@ impl GradTargets {
         let n = ebm.node_count();
         check_nodes("bias_nodes", n, &self.bias_nodes)?;
         check_distinct("bias_nodes", n, &self.bias_nodes)?;
-        check_edge_list("weight_edges", n, &self.weight_edges)?;
+        check_edge_nodes("weight_edges", n, &self.weight_edges)?;
         let unordered = |(a, b): (u32, u32)| (a.min(b), a.max(b));
         let model: HashSet<(u32, u32)> = ebm.edges().iter().map(|&e| unordered(e)).collect();
         let mut seen = HashSet::with_capacity(self.weight_edges.len());

@@ -20,7 +20,9 @@ pub use kl::{
     estimate_kl_grad_targeted,
 };
 
-use crate::ising::{HintonRule, IsingEBM, IsingError, check_nodes, hinton_init, invalid};
+use crate::ising::{
+    HintonRule, IsingEBM, IsingError, check_edge_nodes, check_nodes, hinton_init, invalid,
+};
 use blockgibbs_ir::{Model, NodeId};
 use blockgibbs_runtime::{Moments, RuntimeError, Sampler, SamplerOptions, SamplingSchedule};
 use std::fmt;
@@ -91,26 +93,6 @@ pub struct IsingMoments {
     pub draws: u64,
 }
 
-pub(crate) fn check_edge_list(
-    field: &str,
-    n: usize,
-    edges: &[(u32, u32)],
-) -> Result<(), IsingError> {
-    for (index, &(a, b)) in edges.iter().enumerate() {
-        for node in [a, b] {
-            if node as usize >= n {
-                return Err(IsingError::IndexOutOfRange {
-                    field: field.to_string(),
-                    index,
-                    node,
-                    nodes: n,
-                });
-            }
-        }
-    }
-    Ok(())
-}
-
 /// THRML's `estimate_moments`: ⟨s_i⟩ for `nodes` and ⟨s_i s_j⟩ for `edges` under the model
 /// (no clamping), from `options.chains` chains run with `schedule` at β = `ebm.beta()`.
 pub fn estimate_moments(
@@ -176,7 +158,7 @@ pub(crate) fn run_phase(
     } = *phase;
     let n = ebm.node_count();
     check_nodes("nodes", n, nodes)?;
-    check_edge_list("edges", n, edges)?;
+    check_edge_nodes("edges", n, edges)?;
     check_nodes("clamped", n, clamped)?;
     check_distinct("clamped", n, clamped)?;
     if schedule.samples == 0 {
