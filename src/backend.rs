@@ -70,3 +70,11 @@ pub fn sampler(
         selection.fallback,
     ))
 }
+
+/// A sampler factory for the models crate's trainers (`SamplingOptions::factory`,
+/// `MachineGradientEstimator::with_factory`, `fit_deep_with_factory`, …) that compiles each
+/// model for the chosen backend (default: the best one). Where the JIT cannot be built the
+/// samplers silently run on the reference backend, which gives the same results bit for bit.
+pub fn sampler_factory(choice: Option<BackendChoice>) -> Arc<blockgibbs_models::SamplerFactory> {
+    Arc::new(move |model, options| sampler(model, options, choice).map(|(s, _)| s))
+}

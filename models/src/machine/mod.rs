@@ -57,7 +57,7 @@ pub use pretrain::{Doubling, PretrainOptions, PretrainingRbm, pretrain};
 pub use sampler::{MachineSampler, SamplingMode};
 pub use train::{
     DeepEpochCallback, DeepEpochReport, DeepGradientEstimate, DeepGradientEstimator,
-    DeepTrainOptions, fit_deep,
+    DeepTrainOptions, fit_deep, fit_deep_with_factory,
 };
 
 use blockgibbs_ir::ModelError;

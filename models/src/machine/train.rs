@@ -28,6 +28,9 @@ use super::pretrain::{PretrainOptions, pretrain};
 use super::{BoltzmannMachine, MachineError, MachineSampler, SamplingMode};
 use crate::optim::{LrSchedule, Method, Optimizer};
 use crate::rbm::Penalty;
+use crate::training::SamplerFactory;
+use std::fmt;
+use std::sync::Arc;
 
 fn invalid(field: &'static str, reason: impl Into<String>) -> MachineError {
     MachineError::InvalidOption {
@@ -60,8 +63,9 @@ pub struct DeepGradientEstimate {
 
 /// PCD gradient estimator for machines of any depth (see the [module](self)). The runtime
 /// sampler is rebuilt from the current parameters at every estimate and seeded from the
-/// estimator's ChaCha8 stream, so results are deterministic for a seed.
-#[derive(Debug, Clone)]
+/// estimator's ChaCha8 stream, so results are deterministic for a seed. By default it runs
+/// on the reference backend; [`DeepGradientEstimator::with_factory`] picks another.
+#[derive(Clone)]
 pub struct DeepGradientEstimator {
     k: usize,
     chains: usize,
@@ -69,6 +73,21 @@ pub struct DeepGradientEstimator {
     penalty: Penalty,
     rng: ChaCha8Rng,
     fantasy: Vec<Vec<f32>>,
+    /// Builds each estimate's sampler; `None` is [`blockgibbs_runtime::Sampler::reference`].
+    factory: Option<Arc<SamplerFactory>>,
+}
+
+impl fmt::Debug for DeepGradientEstimator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeepGradientEstimator")
+            .field("k", &self.k)
+            .field("chains", &self.chains)
+            .field("mean_field", &self.mean_field)
+            .field("penalty", &self.penalty)
+            .field("fantasy", &self.fantasy)
+            .field("factory", &self.factory.as_ref().map(|_| "custom"))
+            .finish()
+    }
 }
 
 impl DeepGradientEstimator {
@@ -96,7 +115,17 @@ impl DeepGradientEstimator {
             penalty,
             rng: ChaCha8Rng::seed_from_u64(seed),
             fantasy: Vec::new(),
+            factory: None,
         })
+    }
+
+    /// Builds the negative phase's samplers with `factory` (for example the facade's
+    /// `blockgibbs::backend::sampler_factory`, to run on the JIT). It receives the chain
+    /// count and a seed, `threads: 1` and `beta: 1`; with a backend bit-identical to the
+    /// reference one, estimates are identical for the same seed.
+    pub fn with_factory(mut self, factory: Arc<SamplerFactory>) -> DeepGradientEstimator {
+        self.factory = Some(factory);
+        self
     }
 
     /// The persistent chains' layers (`chains × n_l` each); empty before the first estimate
@@ -122,7 +151,10 @@ impl DeepGradientEstimator {
             threads: 1,
             beta: 1.0,
         };
-        let mut sampler = MachineSampler::reference(machine, &[], options)?;
+        let mut sampler = match &self.factory {
+            Some(factory) => MachineSampler::with_factory(machine, &[], options, factory.as_ref())?,
+            None => MachineSampler::reference(machine, &[], options)?,
+        };
         if !self.fantasy.is_empty() {
             if self.fantasy.len() != machine.n_layers() {
                 return Err(MachineError::ShapeMismatch {
@@ -269,6 +301,18 @@ pub fn fit_deep(
     machine: &mut BoltzmannMachine,
     data: &[f32],
     options: &DeepTrainOptions,
+    callback: Option<DeepEpochCallback<'_>>,
+) -> Result<Vec<DeepEpochReport>, MachineError> {
+    fit_deep_with_factory(machine, data, options, None, callback)
+}
+
+/// [`fit_deep`] with the negative phase's samplers built by `factory` (see
+/// [`DeepGradientEstimator::with_factory`]); `None` is the reference backend.
+pub fn fit_deep_with_factory(
+    machine: &mut BoltzmannMachine,
+    data: &[f32],
+    options: &DeepTrainOptions,
+    factory: Option<Arc<SamplerFactory>>,
     mut callback: Option<DeepEpochCallback<'_>>,
 ) -> Result<Vec<DeepEpochReport>, MachineError> {
     let n0 = machine.layers()[0].len();
@@ -289,6 +333,9 @@ pub fn fit_deep(
         options.penalty,
         seeds.random(),
     )?;
+    if let Some(factory) = factory {
+        estimator = estimator.with_factory(factory);
+    }
     if let Some(p) = &options.pretrain {
         *machine = pretrain(machine, data, p)?;
     }

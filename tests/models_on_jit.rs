@@ -1,0 +1,123 @@
+//! The models crate's trainers run on either backend: through
+//! `blockgibbs::backend::sampler_factory`, training on the JIT gives bit for bit the results
+//! of training on the reference backend (the JIT is bit-identical to it), and the factory is
+//! really used (its samplers say which backend they run).
+
+use blockgibbs::backend::{BackendChoice, sampler_factory};
+use blockgibbs::models::machine::{
+    BoltzmannMachine, DeepTrainOptions, Layer, MachineGradientEstimator, UnitKind,
+    fit_deep_with_factory,
+};
+use blockgibbs::models::rbm::train::Sampling;
+use blockgibbs::models::{
+    IsingEBM, IsingTrainingSpec, SamplerFactory, SamplingOptions, estimate_kl_grad,
+};
+use blockgibbs::prelude::*;
+use std::sync::{Arc, Mutex};
+
+/// A factory on `choice` that records the backend name of every sampler it builds.
+fn recording(choice: BackendChoice, names: Arc<Mutex<Vec<&'static str>>>) -> Arc<SamplerFactory> {
+    let inner = sampler_factory(Some(choice));
+    Arc::new(move |model, options| {
+        let s = inner(model, options)?;
+        names.lock().unwrap().push(s.backend_name());
+        Ok(s)
+    })
+}
+
+fn bits(xs: &[f64]) -> Vec<u64> {
+    xs.iter().map(|x| x.to_bits()).collect()
+}
+
+#[test]
+fn deep_machine_training_is_identical_on_both_backends() {
+    let layers = vec![
+        Layer::zeros(UnitKind::Binary, 6).unwrap(),
+        Layer::zeros(UnitKind::Spin, 4).unwrap(),
+        Layer::zeros(UnitKind::Categorical(3), 2).unwrap(),
+    ];
+    let start = BoltzmannMachine::random(layers, 0.3, 5).unwrap();
+    let data: Vec<f32> = (0..40 * 6)
+        .map(|i| ((i * 7 + i / 6) % 3 == 0) as u8 as f32)
+        .collect();
+    let options = DeepTrainOptions {
+        epochs: 3,
+        batch_size: 10,
+        chains: 20,
+        ..DeepTrainOptions::default()
+    };
+    let mut trained = Vec::new();
+    for choice in [BackendChoice::Reference, BackendChoice::Jit] {
+        let names = Arc::new(Mutex::new(Vec::new()));
+        let mut m = start.clone();
+        let factory = recording(choice, names.clone());
+        fit_deep_with_factory(&mut m, &data, &options, Some(factory), None).unwrap();
+        let names = names.lock().unwrap();
+        assert_eq!(names.len(), 3 * 4, "one negative phase per mini-batch");
+        let expected = match choice {
+            BackendChoice::Reference => "reference",
+            BackendChoice::Jit => "jit",
+        };
+        assert!(names.iter().all(|n| *n == expected), "{names:?}");
+        trained.push(m.flat_params());
+    }
+    assert_ne!(
+        bits(&trained[0]),
+        bits(&start.flat_params()),
+        "training moved nothing"
+    );
+    assert_eq!(bits(&trained[0]), bits(&trained[1]));
+}
+
+#[test]
+fn rbm_gradient_estimates_are_identical_on_both_backends() {
+    let v = Layer::gaussian(vec![0.2, -0.1, 0.4], vec![0.1, -0.2, 0.0]).unwrap();
+    let h = Layer::zeros(UnitKind::Binary, 5).unwrap();
+    let machine = BoltzmannMachine::random(vec![v, h], 0.4, 9).unwrap();
+    let batch: Vec<f32> = (0..8 * 3).map(|i| (i as f32 * 0.37).sin()).collect();
+    let mut estimates = Vec::new();
+    for choice in [BackendChoice::Reference, BackendChoice::Jit] {
+        let names = Arc::new(Mutex::new(Vec::new()));
+        let sampling = Sampling::Pcd { k: 3, chains: 12 };
+        let mut est = MachineGradientEstimator::new(sampling, 4)
+            .unwrap()
+            .with_factory(recording(choice, names.clone()));
+        let runs: Vec<_> = (0..3)
+            .map(|_| est.estimate(&machine, &batch).unwrap())
+            .collect();
+        assert_eq!(names.lock().unwrap().len(), 3);
+        estimates.push(runs);
+    }
+    assert_eq!(estimates[0], estimates[1]);
+}
+
+#[test]
+fn ising_kl_gradients_are_identical_on_both_backends() {
+    let ebm = IsingEBM::new(
+        vec![(0, 1), (1, 2), (2, 3), (3, 0)],
+        vec![0.2, -0.1, 0.3, -0.2],
+        vec![0.5, -0.4, 0.6, 0.1],
+        0.8,
+    )
+    .unwrap();
+    let data = vec![vec![1.0, -1.0], vec![1.0, 1.0], vec![-1.0, -1.0]];
+    let schedule = SamplingSchedule::new(20, 30, 2);
+    let mut grads = Vec::new();
+    for choice in [BackendChoice::Reference, BackendChoice::Jit] {
+        let names = Arc::new(Mutex::new(Vec::new()));
+        let factory = recording(choice, names.clone());
+        let mut spec =
+            IsingTrainingSpec::new(&ebm, vec![0, 2], vec![], schedule, schedule).unwrap();
+        let options = |seed| SamplingOptions {
+            chains: 16,
+            seed,
+            factory: Some(factory.clone()),
+            ..SamplingOptions::default()
+        };
+        spec.positive = options(1);
+        spec.negative = options(2);
+        grads.push(estimate_kl_grad(&ebm, &spec, &data, &[]).unwrap());
+        assert!(!names.lock().unwrap().is_empty());
+    }
+    assert_eq!(grads[0], grads[1]);
+}
