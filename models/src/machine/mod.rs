@@ -15,6 +15,10 @@
 //! - [`meanfield`], [`exact_deep`], [`train`]: machines of any depth — the mean-field
 //!   positive phase and its ELBO, Rao–Blackwellised chain statistics, exact likelihoods and
 //!   gradients by enumeration, and PCD training ([`fit_deep`]) with optional pretraining.
+//! - `TryFrom` conversions between two-layer machines and the `rbm` module's
+//!   [`crate::BinaryRbm`] and [`crate::rbm::gaussian::GaussianRbm`] (parameters copied bit for
+//!   bit), so those RBMs can use the runtime paths above — on either backend, through a
+//!   sampler factory.
 //!
 //! **Energy** (paysage's conventions). Each layer maps its state to an interaction statistic
 //! `φ(x)`: `x` for binary and spin units, `x / σ²` for Gaussian units (the visible rescaling of
@@ -31,6 +35,7 @@
 //! category index, as in the runtime.
 
 mod boltzmann;
+mod convert;
 pub mod exact_deep;
 pub mod gradient;
 mod layer;
