@@ -12,23 +12,9 @@ use blockgibbs_models::machine::{
     deep_average_log_likelihood, deep_exact_positive_phase, deep_log_partition,
     mean_field_positive_phase, mean_field_posterior, positive_phase,
 };
-use machine_support::{layer_states, options, random_machine, random_state};
+use machine_support::{CAT_DEEP, layer_states, max_diff, options, random_machine, random_state};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-
-const CAT_DEEP: [(UnitKind, usize); 3] = [
-    (UnitKind::Binary, 3),
-    (UnitKind::Categorical(3), 2),
-    (UnitKind::Spin, 2),
-];
-
-fn max_diff(a: &[f64], b: &[f64]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max)
-}
 
 fn data_rows(m: &BoltzmannMachine, rows: usize, seed: u64) -> Vec<f32> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);

@@ -16,23 +16,11 @@ use blockgibbs_models::machine::{
 };
 use blockgibbs_models::optim::{LrSchedule, Method};
 use blockgibbs_models::rbm::{Penalty, Sampling};
-use machine_support::{enumerate_joint, layer_states, random_machine, random_state};
+use machine_support::{
+    CAT_DEEP, enumerate_joint, layer_states, max_diff, random_machine, random_state,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-
-const CAT_DEEP: [(UnitKind, usize); 3] = [
-    (UnitKind::Binary, 3),
-    (UnitKind::Categorical(3), 2),
-    (UnitKind::Spin, 2),
-];
-
-fn max_diff(a: &[f64], b: &[f64]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max)
-}
 
 /// Exact `ln p(v)` of every visible state from the joint enumerated by energies alone.
 fn marginals_by_enumeration(m: &BoltzmannMachine) -> Vec<(Vec<f32>, f64)> {

@@ -151,3 +151,19 @@ pub fn options(chains: usize, seed: u64) -> SamplerOptions {
 pub fn rows(values: &[f32], n: usize) -> Vec<Vec<f32>> {
     values.chunks_exact(n).map(<[f32]>::to_vec).collect()
 }
+
+/// A three-layer machine with a categorical middle layer (binary 3, categorical(3) 2, spin 2).
+pub const CAT_DEEP: [(UnitKind, usize); 3] = [
+    (UnitKind::Binary, 3),
+    (UnitKind::Categorical(3), 2),
+    (UnitKind::Spin, 2),
+];
+
+/// Largest absolute difference of two equally long vectors.
+pub fn max_diff(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+}
