@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """scikit-learn's BernoulliRBM on the repository's binarised digits, for BENCHMARKS.md.
 
-Trains BernoulliRBM(n_components=16) on data/digits/digits.csv binarised exactly as
+Trains BernoulliRBM(n_components=16) on models/data/digits/digits.csv binarised exactly as
 `blockgibbs_models::datasets::digits_binary` does (pixel >= 8 -> 1), times `fit` alone, and
 saves the weights as a blockgibbs `binary_rbm` safetensors file (format documented in
 models/src/io.rs) so that the Rust side computes the exact log-likelihood and the exact
@@ -30,7 +30,7 @@ import sklearn
 from sklearn.neural_network import BernoulliRBM
 
 REPO = Path(__file__).resolve().parent.parent
-DIGITS_CSV = REPO / "data" / "digits" / "digits.csv"
+DIGITS_CSV = REPO / "models" / "data" / "digits" / "digits.csv"
 THRESHOLD = 8
 
 

@@ -5,7 +5,7 @@
 //!   Kaynak, 1998; CC BY 4.0): 1,797 images of 8×8 pixels with values `0..=16`, and their
 //!   labels. [`digits_binary`] thresholds the pixels at [`DIGITS_THRESHOLD`] for binary RBMs.
 //!
-//! The file (`data/digits/digits.csv`, see `data/digits/README.md` for provenance, licence and
+//! The file (`models/data/digits/digits.csv`, see `models/data/digits/README.md` for provenance, licence and
 //! citation) is compiled into the library with `include_bytes!`, so loading works from any
 //! working directory and needs no file system.
 
@@ -27,7 +27,7 @@ pub const DIGITS_MAX_VALUE: u8 = 16;
 pub const DIGITS_THRESHOLD: u8 = 8;
 
 /// The raw CSV: 65 integers per line, 64 pixels then the label.
-const DIGITS_CSV: &[u8] = include_bytes!("../../data/digits/digits.csv");
+const DIGITS_CSV: &[u8] = include_bytes!("../data/digits/digits.csv");
 
 /// What can be wrong with a digits CSV. Lines and columns are 1-based, as an editor shows
 /// them.

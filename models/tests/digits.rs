@@ -1,5 +1,5 @@
-//! The shipped UCI digits: the embedded copy against the file in `data/digits/` parsed
-//! independently, counts stated in `data/digits/README.md`, typed parse errors, and a short
+//! The shipped UCI digits: the embedded copy against the file in `models/data/digits/` parsed
+//! independently, counts stated in `models/data/digits/README.md`, typed parse errors, and a short
 //! PCD run whose exact log-likelihood must beat the best factorised (independent-pixel)
 //! model, computed in closed form.
 
@@ -14,8 +14,8 @@ use blockgibbs_models::rbm::{
 };
 
 fn raw_file() -> String {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/digits/digits.csv");
-    std::fs::read_to_string(path).expect("data/digits/digits.csv is readable")
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/digits/digits.csv");
+    std::fs::read_to_string(path).expect("models/data/digits/digits.csv is readable")
 }
 
 #[test]
@@ -36,7 +36,7 @@ fn embedded_digits_match_the_file_and_the_readme() {
     assert_eq!(d.pixels, pixels);
     assert_eq!(d.labels, labels);
 
-    // Counts stated in data/digits/README.md (optdigits.tes class distribution).
+    // Counts stated in models/data/digits/README.md (optdigits.tes class distribution).
     let mut per_label = [0usize; 10];
     for &l in &d.labels {
         per_label[l as usize] += 1;
