@@ -3,13 +3,12 @@
 //! checked against the public safetensors specification (and, when `python3` is present,
 //! read back by a standard-library-only Python parser).
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use blockgibbs_models::io::{AnyModel, FORMAT_VERSION, ModelIo, ModelIoError, read_kind};
 use blockgibbs_models::ising::{IsingEBM, IsingError, PottsEBM};
 use blockgibbs_models::rbm::BinaryRbm;
-use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use safetensors::tensor::Dtype;
 
 mod io_support;
 use io_support::*;
@@ -99,44 +98,6 @@ fn any_model_dispatches_on_kind() {
 
 // ---------------------------------------------------------------------------------------
 // Damaged and mismatched files.
-
-type Tensors = Vec<(String, Dtype, Vec<usize>, Vec<u8>)>;
-
-/// Decodes a file into editable tensors and metadata.
-fn explode(bytes: &[u8]) -> (Tensors, HashMap<String, String>) {
-    let (_, header) = SafeTensors::read_metadata(bytes).unwrap();
-    let meta = header.metadata().clone().unwrap();
-    let st = SafeTensors::deserialize(bytes).unwrap();
-    let mut tensors: Tensors = st
-        .tensors()
-        .into_iter()
-        .map(|(name, v)| (name, v.dtype(), v.shape().to_vec(), v.data().to_vec()))
-        .collect();
-    tensors.sort_by(|a, b| a.0.cmp(&b.0));
-    (tensors, meta)
-}
-
-fn implode(tensors: &Tensors, meta: HashMap<String, String>) -> Vec<u8> {
-    let views: Vec<(&str, TensorView<'_>)> = tensors
-        .iter()
-        .map(|(n, d, s, b)| (n.as_str(), TensorView::new(*d, s.clone(), b).unwrap()))
-        .collect();
-    safetensors::serialize(views, Some(meta)).unwrap()
-}
-
-/// The file of `bytes` after `edit`.
-fn edited(bytes: &[u8], edit: impl FnOnce(&mut Tensors, &mut HashMap<String, String>)) -> Vec<u8> {
-    let (mut tensors, mut meta) = explode(bytes);
-    edit(&mut tensors, &mut meta);
-    implode(&tensors, meta)
-}
-
-fn tensor<'a>(
-    tensors: &'a mut Tensors,
-    name: &str,
-) -> &'a mut (String, Dtype, Vec<usize>, Vec<u8>) {
-    tensors.iter_mut().find(|t| t.0 == name).unwrap()
-}
 
 #[test]
 fn files_written_by_the_safetensors_crate_load() {
@@ -513,17 +474,6 @@ fn header_follows_the_safetensors_spec() {
 /// json), as a stand-in for `safetensors.numpy.load_file`. Skipped when `python3` is absent.
 #[test]
 fn python_reads_the_file() {
-    let Ok(out) = std::process::Command::new("python3")
-        .arg("--version")
-        .output()
-    else {
-        eprintln!("python3 not found; skipping");
-        return;
-    };
-    if !out.status.success() {
-        eprintln!("python3 not usable; skipping");
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("rbm.safetensors");
     let rbm = random_rbm(11, 5, 3);
@@ -543,18 +493,9 @@ for name, info in header.items():
     out[name] = {"shape": info["shape"], "values": list(struct.unpack("<%df" % count, data[s:e]))}
 print(json.dumps(out))
 "#;
-    let out = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let parsed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let Some(parsed) = python_json(script, &path) else {
+        return;
+    };
     assert_eq!(parsed["meta"]["kind"], "binary_rbm");
     assert_eq!(parsed["meta"]["n_visible"], "5");
     assert_eq!(parsed["meta"]["n_hidden"], "3");

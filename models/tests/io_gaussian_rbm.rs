@@ -2,13 +2,14 @@
 //! documented layout read back by the safetensors crate, and typed errors for damaged,
 //! mismatched or invalid files.
 
-use std::collections::HashMap;
-
 use blockgibbs_models::io::gaussian_rbm::KIND_GAUSSIAN_RBM;
 use blockgibbs_models::io::{AnyModel, FORMAT_VERSION, ModelIo, ModelIoError};
 use blockgibbs_models::rbm::gaussian::{GaussianRbm, GaussianRbmError, MAX_ABS_LOG_VAR};
 use blockgibbs_models::rbm::{BinaryRbm, RbmError};
-use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use safetensors::tensor::{Dtype, SafeTensors};
+
+mod io_support;
+use io_support::{edited, set_f32};
 
 fn bits(xs: &[f32]) -> Vec<u32> {
     xs.iter().map(|x| x.to_bits()).collect()
@@ -73,31 +74,6 @@ fn layout_matches_the_documentation() {
         assert_eq!(bits(&read), bits(values), "{name}");
     }
     assert_eq!(st.names().len(), 4);
-}
-
-type Tensors = Vec<(String, Dtype, Vec<usize>, Vec<u8>)>;
-
-/// The file of `bytes` re-serialised by the safetensors crate after `edit`.
-fn edited(bytes: &[u8], edit: impl FnOnce(&mut Tensors, &mut HashMap<String, String>)) -> Vec<u8> {
-    let (_, header) = SafeTensors::read_metadata(bytes).unwrap();
-    let mut meta = header.metadata().clone().unwrap();
-    let st = SafeTensors::deserialize(bytes).unwrap();
-    let mut tensors: Tensors = st
-        .tensors()
-        .into_iter()
-        .map(|(n, v)| (n, v.dtype(), v.shape().to_vec(), v.data().to_vec()))
-        .collect();
-    edit(&mut tensors, &mut meta);
-    let views: Vec<(&str, TensorView<'_>)> = tensors
-        .iter()
-        .map(|(n, d, s, b)| (n.as_str(), TensorView::new(*d, s.clone(), b).unwrap()))
-        .collect();
-    safetensors::serialize(views, Some(meta)).unwrap()
-}
-
-fn set_f32(tensors: &mut Tensors, name: &str, index: usize, value: f32) {
-    let t = tensors.iter_mut().find(|t| t.0 == name).unwrap();
-    t.3[4 * index..4 * index + 4].copy_from_slice(&value.to_le_bytes());
 }
 
 #[test]

@@ -10,7 +10,10 @@ use blockgibbs_models::machine::{BoltzmannMachine, Layer, MachineError, UnitKind
 use blockgibbs_models::rbm::BinaryRbm;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use safetensors::tensor::Dtype;
+
+mod io_support;
+use io_support::{Tensors, edited, python_json, set_f32, tensor};
 
 fn bits(xs: &[f32]) -> Vec<u32> {
     xs.iter().map(|x| x.to_bits()).collect()
@@ -199,14 +202,6 @@ fn layout_matches_the_documentation() {
 /// and prints the tensors. Skipped when `python3` is absent.
 #[test]
 fn python_reads_the_file_by_the_documented_rule() {
-    let usable = std::process::Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !usable {
-        eprintln!("python3 not usable; skipping");
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("machine.safetensors");
     let model = machine(&FOUR, 8);
@@ -246,18 +241,9 @@ for name, info in header.items():
     out[name] = list(struct.unpack("<%df" % ((e - s) // 4), data[s:e]))
 print(json.dumps(out))
 "#;
-    let out = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let parsed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let Some(parsed) = python_json(script, &path) else {
+        return;
+    };
     let layout = four_layout(&model);
     assert_eq!(parsed.as_object().unwrap().len(), layout.len());
     for (name, _, want) in layout {
@@ -266,37 +252,6 @@ print(json.dumps(out))
         let back: Vec<u32> = values.iter().map(|&v| (v as f32).to_bits()).collect();
         assert_eq!(back, bits(want), "{name}");
     }
-}
-
-type Tensors = Vec<(String, Dtype, Vec<usize>, Vec<u8>)>;
-
-/// The file of `bytes` re-serialised by the safetensors crate after `edit`.
-fn edited(bytes: &[u8], edit: impl FnOnce(&mut Tensors, &mut HashMap<String, String>)) -> Vec<u8> {
-    let (_, header) = SafeTensors::read_metadata(bytes).unwrap();
-    let mut meta = header.metadata().clone().unwrap();
-    let st = SafeTensors::deserialize(bytes).unwrap();
-    let mut tensors: Tensors = st
-        .tensors()
-        .into_iter()
-        .map(|(n, v)| (n, v.dtype(), v.shape().to_vec(), v.data().to_vec()))
-        .collect();
-    edit(&mut tensors, &mut meta);
-    let views: Vec<(&str, TensorView<'_>)> = tensors
-        .iter()
-        .map(|(n, d, s, b)| (n.as_str(), TensorView::new(*d, s.clone(), b).unwrap()))
-        .collect();
-    safetensors::serialize(views, Some(meta)).unwrap()
-}
-
-fn tensor<'a>(
-    tensors: &'a mut Tensors,
-    name: &str,
-) -> &'a mut (String, Dtype, Vec<usize>, Vec<u8>) {
-    tensors.iter_mut().find(|t| t.0 == name).unwrap()
-}
-
-fn set_f32(tensors: &mut Tensors, name: &str, index: usize, value: f32) {
-    tensor(tensors, name).3[4 * index..4 * index + 4].copy_from_slice(&value.to_le_bytes());
 }
 
 fn set_meta(
