@@ -5,34 +5,17 @@
 //! autocorrelation allowance `TAU`), and typed errors.
 
 use blockgibbs_models::{
-    GradTargets, HintonRule, InitMode, IsingEBM, IsingError, IsingTrainingSpec, PersistentChains,
-    SamplingOptions, estimate_kl_grad, estimate_kl_grad_targeted,
+    GradTargets, IsingEBM, IsingError, IsingTrainingSpec, PersistentChains, estimate_kl_grad,
+    estimate_kl_grad_targeted,
 };
 use blockgibbs_runtime::SamplingSchedule;
+
+mod ising_support;
+use ising_support::{chain4, options};
 
 /// Allowance for autocorrelation between successive draws of one chain (τ_int ≤ 2), as in
 /// `ising_training.rs` for the same model.
 const TAU: f64 = 2.0;
-
-fn chain4() -> IsingEBM {
-    IsingEBM::new(
-        vec![(0, 1), (1, 2), (2, 3)],
-        vec![0.2, -0.1, 0.3, -0.2],
-        vec![0.5, -0.4, 0.6],
-        0.8,
-    )
-    .unwrap()
-}
-
-fn options(chains: usize, seed: u64) -> SamplingOptions {
-    SamplingOptions {
-        chains,
-        seed,
-        threads: 1,
-        init: InitMode::Hinton(HintonRule::Thrml),
-        factory: None,
-    }
-}
 
 fn spec(
     ebm: &IsingEBM,

@@ -4,10 +4,13 @@
 //! time of draws taken `steps_per_sample` sweeps apart on these weakly coupled models.
 
 use blockgibbs_models::{
-    HintonRule, InitMode, IsingEBM, IsingOptimizer, IsingTrainingSpec, LrSchedule, Method,
-    SamplingOptions, estimate_kl_grad, estimate_moments, hinton_init, lattice,
+    HintonRule, IsingEBM, IsingOptimizer, IsingTrainingSpec, LrSchedule, Method, SamplingOptions,
+    estimate_kl_grad, estimate_moments, hinton_init, lattice,
 };
 use blockgibbs_runtime::SamplingSchedule;
+
+mod ising_support;
+use ising_support::{chain4, options};
 
 /// Allowance for autocorrelation between successive draws of one chain (τ_int ≤ 2).
 const TAU: f64 = 2.0;
@@ -110,26 +113,6 @@ fn exact_grad(
         }
     }
     (gw, gb)
-}
-
-fn chain4() -> IsingEBM {
-    IsingEBM::new(
-        vec![(0, 1), (1, 2), (2, 3)],
-        vec![0.2, -0.1, 0.3, -0.2],
-        vec![0.5, -0.4, 0.6],
-        0.8,
-    )
-    .unwrap()
-}
-
-fn options(chains: usize, seed: u64) -> SamplingOptions {
-    SamplingOptions {
-        chains,
-        seed,
-        threads: 1,
-        init: InitMode::Hinton(HintonRule::Thrml),
-        factory: None,
-    }
 }
 
 #[test]
