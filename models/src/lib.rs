@@ -17,6 +17,7 @@ pub mod datasets;
 pub mod io;
 pub mod ising;
 pub mod lattice;
+pub mod linalg;
 pub mod machine;
 pub mod optim;
 pub mod rbm;
