@@ -14,6 +14,7 @@
 //! - [`io`]: save/load of every model as documented safetensors files.
 
 pub mod datasets;
+pub mod expfam;
 pub mod io;
 pub mod ising;
 pub mod lattice;
@@ -21,6 +22,7 @@ pub mod linalg;
 pub mod machine;
 pub mod optim;
 pub mod rbm;
+pub mod samples;
 pub mod tempering;
 pub mod training;
 
