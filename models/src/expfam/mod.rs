@@ -280,7 +280,7 @@ pub trait ExponentialFamily: Clone + std::fmt::Debug + Send + Sync {
     /// maximum-likelihood mean parameters of the data.
     fn average_sufficient_statistic(&self, data: &[f64]) -> Result<Vec<f64>, ExpFamError> {
         let d = self.data_dim().max(1);
-        if data.is_empty() || data.len() % d != 0 {
+        if data.is_empty() || !data.len().is_multiple_of(d) {
             return Err(ExpFamError::Shape {
                 field: "data",
                 expected: d * (data.len() / d).max(1),
