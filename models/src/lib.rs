@@ -15,6 +15,7 @@
 
 pub mod datasets;
 pub mod expfam;
+pub mod harmonium;
 pub mod io;
 pub mod ising;
 pub mod lattice;

@@ -2,38 +2,16 @@
 //! closed-form normal density for the Gaussian ones, finite differences of ψ for the mean
 //! map, and round trips of the mean ↔ natural maps.
 
+mod harmonium_support;
+
 use blockgibbs_models::expfam::{
     Bernoulli, Boltzmann, Categorical, CovarianceType, ExpFamError, ExponentialFamily, Gaussian,
     Spin, evaluate_polynomial,
 };
 use blockgibbs_models::linalg::{Cholesky, from_rows};
+use harmonium_support::{discrete_support as support, normal_log_density};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-
-/// Every point of a small discrete family's support.
-fn support<F: ExponentialFamily>(f: &F) -> Vec<Vec<f64>> {
-    let values: Vec<f64> = match f.node_kind() {
-        blockgibbs_ir::NodeKind::Binary => vec![0.0, 1.0],
-        blockgibbs_ir::NodeKind::Spin => vec![-1.0, 1.0],
-        blockgibbs_ir::NodeKind::Categorical(k) => (0..k).map(|c| c as f64).collect(),
-        blockgibbs_ir::NodeKind::Gaussian => unreachable!("continuous"),
-    };
-    let d = f.data_dim();
-    let mut out = vec![vec![]];
-    for _ in 0..d {
-        out = out
-            .into_iter()
-            .flat_map(|p| {
-                values.iter().map(move |&v| {
-                    let mut q = p.clone();
-                    q.push(v);
-                    q
-                })
-            })
-            .collect();
-    }
-    out
-}
 
 fn random_natural<F: ExponentialFamily>(f: &F, seed: u64) -> Vec<f64> {
     use rand::Rng;
@@ -151,17 +129,6 @@ fn bernoulli_spin_categorical_boltzmann_against_enumeration() {
 
 fn spd3() -> Vec<f64> {
     vec![1.5, 0.4, -0.3, 0.4, 1.0, 0.2, -0.3, 0.2, 0.8]
-}
-
-/// The normal log-density written out from μ and Σ.
-fn normal_log_density(x: &[f64], mu: &[f64], sigma: &[f64]) -> f64 {
-    let d = x.len();
-    let s = from_rows(d, d, sigma, "Σ").unwrap();
-    let c = Cholesky::new(s.as_ref(), "Σ").unwrap();
-    let r: Vec<f64> = x.iter().zip(mu).map(|(a, b)| a - b).collect();
-    let sr = c.solve_vec(&r);
-    let q: f64 = r.iter().zip(&sr).map(|(a, b)| a * b).sum();
-    -0.5 * (d as f64 * (2.0 * std::f64::consts::PI).ln() + c.log_det() + q)
 }
 
 #[test]

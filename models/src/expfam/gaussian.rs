@@ -369,6 +369,17 @@ impl ExponentialFamily for Gaussian {
         }
         terms
     }
+    fn standard_natural(&self) -> Vec<f64> {
+        let d = self.dim;
+        let mut natural = vec![0.0; self.dim()];
+        match self.covariance {
+            CovarianceType::Full => (0..d).for_each(|i| natural[self.pair_index(i, i)] = -0.5),
+            CovarianceType::Diagonal => natural[d..].fill(-0.5),
+            CovarianceType::Isotropic => natural[d] = -0.5,
+            CovarianceType::Fixed => {}
+        }
+        natural
+    }
     fn base_measure_terms(&self) -> Polynomial {
         match self.covariance {
             CovarianceType::Fixed => (0..self.dim).map(|i| (-0.5, Monomial::Square(i))).collect(),

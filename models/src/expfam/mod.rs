@@ -231,6 +231,13 @@ pub trait ExponentialFamily: Clone + std::fmt::Debug + Send + Sync {
         out: &mut [f64],
     ) -> Result<(), ExpFamError>;
 
+    /// The natural parameters of the family's reference member: uniform for the discrete
+    /// families, the standard normal `N(0, I)` for the Gaussian ones (a starting point for
+    /// initialisation).
+    fn standard_natural(&self) -> Vec<f64> {
+        vec![0.0; self.dim()]
+    }
+
     /// The statistic as polynomials of the unit values, one per coordinate.
     fn statistic_terms(&self) -> Vec<Polynomial>;
 
