@@ -16,11 +16,13 @@
 pub mod datasets;
 pub mod expfam;
 pub mod harmonium;
+pub mod hmog;
 pub mod io;
 pub mod ising;
 pub mod lattice;
 pub mod linalg;
 pub mod machine;
+pub mod metrics;
 pub mod optim;
 pub mod rbm;
 pub mod samples;

@@ -226,7 +226,9 @@ impl Gaussian {
         Ok((mu, cov))
     }
 
-    fn moments_to_mean(&self, mu: &[f64], cov: MatRef<'_, f64>) -> Vec<f64> {
+    /// Mean parameters of `N(mu, cov)` in this family's layout (`cov` is projected on the
+    /// family's type: its diagonal, its trace, or nothing).
+    pub fn mean_from_moments(&self, mu: &[f64], cov: MatRef<'_, f64>) -> Vec<f64> {
         let d = self.dim;
         let mut out = mu.to_vec();
         match self.covariance {
@@ -240,6 +242,70 @@ impl Gaussian {
             CovarianceType::Diagonal => out.extend((0..d).map(|i| cov[(i, i)] + mu[i] * mu[i])),
             CovarianceType::Isotropic => {
                 out.push((0..d).map(|i| cov[(i, i)] + mu[i] * mu[i]).sum());
+            }
+            CovarianceType::Fixed => {}
+        }
+        out
+    }
+}
+
+/// The embedding of a restricted Gaussian family's parameters into the full-covariance
+/// family of the same dimension (and its transpose, which maps full-family gradients and
+/// mean parameters back).
+impl Gaussian {
+    /// The full-covariance family of the same dimension.
+    pub fn full(&self) -> Gaussian {
+        Gaussian {
+            dim: self.dim,
+            covariance: CovarianceType::Full,
+        }
+    }
+
+    /// Natural parameters of this family written in the full family's layout, describing
+    /// the same density (`Fixed`: the `−½‖x‖²` of the base measure becomes `−½` on the
+    /// diagonal).
+    pub fn embed_natural(&self, natural: &[f64]) -> Result<Vec<f64>, ExpFamError> {
+        self.check_natural(natural)?;
+        let mut out = self.embed_linear(natural);
+        if self.covariance == CovarianceType::Fixed {
+            let full = self.full();
+            for i in 0..self.dim {
+                out[full.pair_index(i, i)] = -0.5;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The linear part of [`Gaussian::embed_natural`]: where each coordinate of a
+    /// parameter *difference* goes in the full layout (isotropic: onto every diagonal
+    /// entry).
+    pub fn embed_linear(&self, v: &[f64]) -> Vec<f64> {
+        let d = self.dim;
+        let full = self.full();
+        let mut out = vec![0.0; full.dim()];
+        out[..d].copy_from_slice(&v[..d]);
+        match self.covariance {
+            CovarianceType::Full => out.copy_from_slice(v),
+            CovarianceType::Diagonal => {
+                (0..d).for_each(|i| out[full.pair_index(i, i)] = v[d + i]);
+            }
+            CovarianceType::Isotropic => (0..d).for_each(|i| out[full.pair_index(i, i)] = v[d]),
+            CovarianceType::Fixed => {}
+        }
+        out
+    }
+
+    /// The transpose of [`Gaussian::embed_linear`]: a full-layout vector (a gradient, or
+    /// mean parameters) read in this family's layout.
+    pub fn project_full(&self, v: &[f64]) -> Vec<f64> {
+        let d = self.dim;
+        let full = self.full();
+        let mut out = v[..d].to_vec();
+        match self.covariance {
+            CovarianceType::Full => return v.to_vec(),
+            CovarianceType::Diagonal => out.extend((0..d).map(|i| v[full.pair_index(i, i)])),
+            CovarianceType::Isotropic => {
+                out.push((0..d).map(|i| v[full.pair_index(i, i)]).sum());
             }
             CovarianceType::Fixed => {}
         }
@@ -304,7 +370,7 @@ impl ExponentialFamily for Gaussian {
     }
     fn to_mean(&self, natural: &[f64]) -> Result<Vec<f64>, ExpFamError> {
         let (mu, cov) = self.mean_covariance(natural)?;
-        Ok(self.moments_to_mean(&mu, cov.as_ref()))
+        Ok(self.mean_from_moments(&mu, cov.as_ref()))
     }
     fn to_natural(&self, mean: &[f64]) -> Result<Vec<f64>, ExpFamError> {
         let (mu, cov) = self.mean_covariance_from_mean(mean)?;

@@ -247,40 +247,11 @@ impl<X: ExponentialFamily> AnalyticEm for Harmonium<X, Categorical> {
         &self,
         mean: &[f64],
     ) -> Result<Harmonium<X, Categorical>, HarmoniumError> {
-        crate::expfam::check_vector("mean", mean, self.param_dim())?;
+        let (weights, component_means) = self.split_mean_mixture(mean)?;
         let (rows, cols) = self.interaction_shape();
-        let dx = self.observable().dim();
-        if rows != dx {
-            return Err(HarmoniumError::Unsupported {
-                operation: "the mixture M-step",
-                reason: "every observable coordinate must be coupled (Coupling::Full)".into(),
-            });
-        }
-        let sx = &mean[..dx];
-        let pz = &mean[dx..dx + cols];
-        let cross = &mean[dx + cols..];
-        let p0 = 1.0 - pz.iter().sum::<f64>();
-        let weights: Vec<f64> = std::iter::once(p0).chain(pz.iter().copied()).collect();
-        let min_weight = 1e-12;
-        if let Some(k) = weights.iter().position(|&w| w.is_nan() || w <= min_weight) {
-            return Err(HarmoniumError::EmptyComponent {
-                category: k,
-                weight: weights[k],
-            });
-        }
-        let component_mean = |k: usize| -> Vec<f64> {
-            (0..dx)
-                .map(|r| {
-                    if k == 0 {
-                        (sx[r] - (0..cols).map(|c| cross[r * cols + c]).sum::<f64>()) / p0
-                    } else {
-                        cross[r * cols + k - 1] / weights[k]
-                    }
-                })
-                .collect()
-        };
+        let p0 = weights[0];
         let naturals = (0..=cols)
-            .map(|k| self.observable().to_natural(&component_mean(k)))
+            .map(|k| self.observable().to_natural(&component_means[k]))
             .collect::<Result<Vec<_>, _>>()?;
         let mut interaction = vec![0.0; rows * cols];
         for r in 0..rows {

@@ -20,6 +20,8 @@ pub mod conjugated;
 mod error;
 pub mod gibbs;
 pub mod lower;
+mod mixture;
+pub(crate) mod polynomial;
 
 pub use conjugated::{AnalyticEm, Conjugated};
 pub use error::HarmoniumError;
