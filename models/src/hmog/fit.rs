@@ -21,6 +21,10 @@ pub struct HmogFitOptions {
     pub tol: f64,
     /// Adam's learning rate (gradient variants only).
     pub learning_rate: f64,
+    /// Added to the variances of the observable noise and of every latent component at
+    /// each EM step (scikit-learn's `reg_covar`): keeps a constant feature (a pixel that is
+    /// always 0) from making the noise singular.
+    pub reg_covar: f64,
 }
 
 impl Default for HmogFitOptions {
@@ -29,6 +33,7 @@ impl Default for HmogFitOptions {
             max_iter: 200,
             tol: 1e-6,
             learning_rate: 0.02,
+            reg_covar: 1e-6,
         }
     }
 }
@@ -149,9 +154,46 @@ impl Hmog {
     /// One EM step with whitening (goal-jax's `expectation_maximization`); the average
     /// log-likelihood never decreases. Analytic variant only.
     pub fn em_step(&self, data: &Samples) -> Result<Hmog, HarmoniumError> {
+        self.em_step_regularised(data, 0.0)
+    }
+
+    /// [`Hmog::em_step`] with `reg` added to every observable noise variance and latent
+    /// component variance (the M-step of a slightly widened model: the likelihood may then
+    /// fall by up to about `reg` per feature).
+    pub fn em_step_regularised(&self, data: &Samples, reg: f64) -> Result<Hmog, HarmoniumError> {
         self.require_analytic("EM")?;
-        let q = self.expectation_step(data)?;
-        self.natural_from_mean(&self.whiten_mean(&q)?)
+        if !(reg >= 0.0 && reg.is_finite()) {
+            return Err(invalid("reg_covar", format!("{reg} must be finite and ≥ 0")));
+        }
+        let mut q = self.whiten_mean(&self.expectation_step(data)?)?;
+        if reg > 0.0 {
+            self.widen_mean(&mut q, reg)?;
+        }
+        self.natural_from_mean(&q)
+    }
+
+    /// Adds `reg` to the variances implied by joint mean parameters: the observable's
+    /// second moments and each latent component's.
+    fn widen_mean(&self, q: &mut [f64], reg: f64) -> Result<(), HarmoniumError> {
+        let (d, k) = (self.observable.data_dim(), self.latent_dim);
+        let x = self.observable;
+        let (mx, cx) = x.mean_covariance_from_mean(&q[..x.dim()])?;
+        let cx = Mat::from_fn(d, d, |i, j| cx[(i, j)] + if i == j { reg } else { 0.0 });
+        q[..x.dim()].copy_from_slice(&x.mean_from_moments(&mx, cx.as_ref()));
+        let b = x.dim() + d * k;
+        let upper = self.upper_mixture()?;
+        let y = *upper.observable();
+        let (weights, comps) = upper.split_mean_mixture(&q[b..])?;
+        let widened = comps
+            .iter()
+            .map(|c| {
+                let (m, s) = y.mean_covariance_from_mean(c)?;
+                let s = Mat::from_fn(k, k, |i, j| s[(i, j)] + if i == j { reg } else { 0.0 });
+                Ok(y.mean_from_moments(&m, s.as_ref()))
+            })
+            .collect::<Result<Vec<_>, HarmoniumError>>()?;
+        q[b..].copy_from_slice(&upper.join_mean_mixture(&weights, &widened)?);
+        Ok(())
     }
 
     /// The average log-likelihood of `data` and its gradient in the variant's parameter
@@ -210,7 +252,7 @@ impl Hmog {
             let (ll, next) = match optimizer.as_mut() {
                 None => (
                     model.average_log_observable_density(data)?,
-                    model.em_step(data)?,
+                    model.em_step_regularised(data, options.reg_covar)?,
                 ),
                 Some(opt) => {
                     let (ll, grad) = model.gradient(data)?;
