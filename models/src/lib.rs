@@ -14,6 +14,7 @@
 //! - [`io`]: save/load of every model as documented safetensors files.
 
 pub mod datasets;
+pub mod dgd;
 pub mod expfam;
 pub mod io;
 pub mod ising;
