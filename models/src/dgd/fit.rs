@@ -54,7 +54,12 @@ impl FitOptions {
 
     /// A fresh optimiser with these settings.
     pub(crate) fn optimizer(&self) -> Result<Optimizer, DgdError> {
-        optimizer("learning_rate", self.learning_rate, self.lr_decay, self.method)
+        optimizer(
+            "learning_rate",
+            self.learning_rate,
+            self.lr_decay,
+            self.method,
+        )
     }
 }
 

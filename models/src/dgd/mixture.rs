@@ -4,8 +4,8 @@
 use std::f64::consts::PI;
 
 use rand::Rng;
-use rand_chacha::ChaCha8Rng;
 use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
 use super::error::{DgdError, at_least_one, check_vector, positive};
@@ -477,11 +477,8 @@ pub(crate) fn priors_of(
 ) -> Result<(SoftballPrior, Option<LogVariancePrior>, DirichletPrior), DgdError> {
     check_covariance(config.covariance)?;
     at_least_one("n_components", config.n_components)?;
-    let mean_prior = SoftballPrior::new(
-        config.dim,
-        config.softball_radius,
-        config.softball_hardness,
-    )?;
+    let mean_prior =
+        SoftballPrior::new(config.dim, config.softball_radius, config.softball_hardness)?;
     // Validated even for fixed covariances: sd_mean is the initial σ of the other types.
     positive("sd_mean", config.sd_mean)?;
     let log_var_prior = match config.covariance {

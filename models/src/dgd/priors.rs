@@ -38,10 +38,8 @@ impl SoftballPrior {
         positive("softball_hardness", hardness)?;
         let d = dim as f64;
         let ln_sphere = std::f64::consts::LN_2 + 0.5 * d * PI.ln() - ln_gamma(0.5 * d);
-        let ln_norm = ln_sphere
-            + d * (radius / hardness).ln()
-            + ln_gamma(d)
-            + ln_fermi_dirac(dim, hardness);
+        let ln_norm =
+            ln_sphere + d * (radius / hardness).ln() + ln_gamma(d) + ln_fermi_dirac(dim, hardness);
         Ok(SoftballPrior {
             dim,
             radius,

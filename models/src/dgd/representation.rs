@@ -95,7 +95,9 @@ impl RepresentationLayer {
     }
 
     fn gather(&self, rows: &[usize]) -> Vec<f64> {
-        rows.iter().flat_map(|&i| self.row(i).iter().copied()).collect()
+        rows.iter()
+            .flat_map(|&i| self.row(i).iter().copied())
+            .collect()
     }
 }
 
@@ -257,8 +259,14 @@ pub fn fit_representations(
     let all: Vec<usize> = (0..n).collect();
     let z = layer.to_samples();
     let mut unused = PriorGradient::zeros(prior);
-    let final_prior_nll =
-        prior.accumulate_rows(&z, &all, &vec![0..prior.n_components(); n], 0.0, &mut unused, None)?;
+    let final_prior_nll = prior.accumulate_rows(
+        &z,
+        &all,
+        &vec![0..prior.n_components(); n],
+        0.0,
+        &mut unused,
+        None,
+    )?;
     let mut scratch = vec![0.0; n * d];
     let final_loss = call_loss(loss, &all, layer.values(), &mut scratch)?;
     Ok(RepresentationReport {
@@ -346,11 +354,10 @@ fn step(
         });
     }
     let mut next = params.clone();
-    opt.step(&mut next, grad)
-        .map_err(|e| DgdError::Optimizer {
-            field: "method",
-            reason: e.to_string(),
-        })?;
+    opt.step(&mut next, grad).map_err(|e| DgdError::Optimizer {
+        field: "method",
+        reason: e.to_string(),
+    })?;
     if next.iter().any(|p| !p.is_finite()) {
         return Err(DgdError::Diverged {
             epoch,

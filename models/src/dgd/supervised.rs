@@ -138,11 +138,7 @@ impl SupervisedGaussianMixturePrior {
     }
 
     /// The allowed component range of every sample, after checking the labels.
-    fn ranges(
-        &self,
-        x: &Samples,
-        labels: &[Option<usize>],
-    ) -> Result<Vec<Range<usize>>, DgdError> {
+    fn ranges(&self, x: &Samples, labels: &[Option<usize>]) -> Result<Vec<Range<usize>>, DgdError> {
         x.check_width(self.mixture.dim())?;
         if labels.len() != x.rows() {
             return Err(DgdError::LabelCount {
@@ -154,7 +150,9 @@ impl SupervisedGaussianMixturePrior {
             .iter()
             .enumerate()
             .map(|(row, label)| match label {
-                Some(c) => self.check_label(row, *c).map(|()| self.class_components(*c)),
+                Some(c) => self
+                    .check_label(row, *c)
+                    .map(|()| self.class_components(*c)),
                 None => Ok(0..self.mixture.n_components()),
             })
             .collect()
@@ -182,9 +180,7 @@ impl SupervisedGaussianMixturePrior {
         let mut out = Vec::with_capacity(x.rows());
         for (row, range) in x.iter_rows().zip(ranges) {
             self.mixture.log_components_row(&cache, row, &mut logs);
-            let allowed: Vec<f64> = range
-                .map(|k| logs[k] + cache.log_weights[k])
-                .collect();
+            let allowed: Vec<f64> = range.map(|k| logs[k] + cache.log_weights[k]).collect();
             out.push(-log_sum_exp(&allowed) - share);
         }
         Ok(out)
@@ -228,7 +224,13 @@ impl SupervisedGaussianMixturePrior {
         progress: impl FnMut(&super::fit::FitProgress),
     ) -> Result<FitReport, DgdError> {
         let ranges = self.ranges(x, labels)?;
-        run_fit(&mut self.mixture, x, &|i| ranges[i].clone(), options, progress)
+        run_fit(
+            &mut self.mixture,
+            x,
+            &|i| ranges[i].clone(),
+            options,
+            progress,
+        )
     }
 
     /// The most probable class of each sample, `argmax_c p(x_i, c | θ)`.
