@@ -18,7 +18,7 @@ use crate::samples::Samples;
 pub struct FitOptions {
     /// Initial learning rate (positive; multiDGD's mixture learning rate is 1e-2).
     pub learning_rate: f64,
-    /// Factor applied to the learning rate after every step, in (0, 1] (1: constant).
+    /// Factor applied to the learning rate after every epoch, in (0, 1] (1: constant).
     pub lr_decay: f64,
     /// Passes over the data (at least 1).
     pub epochs: usize,
@@ -46,28 +46,31 @@ impl Default for FitOptions {
 impl FitOptions {
     /// Checks every setting; the error names the field.
     pub fn validate(&self) -> Result<(), DgdError> {
-        self.optimizer()?;
+        self.optimizer(1)?;
         at_least_one("epochs", self.epochs)?;
         at_least_one("batch_size", self.batch_size)?;
         Ok(())
     }
 
-    /// A fresh optimiser with these settings.
-    pub(crate) fn optimizer(&self) -> Result<Optimizer, DgdError> {
+    /// A fresh optimiser with these settings for `steps_per_epoch` steps per epoch.
+    pub(crate) fn optimizer(&self, steps_per_epoch: usize) -> Result<Optimizer, DgdError> {
         optimizer(
             "learning_rate",
             self.learning_rate,
             self.lr_decay,
+            steps_per_epoch,
             self.method,
         )
     }
 }
 
-/// An optimiser with a validated exponential learning-rate schedule; `field` names the rate.
+/// An optimiser whose learning rate starts at `rate` and is multiplied by `decay` every
+/// `steps_per_epoch` steps, after checking both; `field` names the rate.
 pub(crate) fn optimizer(
     field: &'static str,
     rate: f64,
     decay: f64,
+    steps_per_epoch: usize,
     method: Method,
 ) -> Result<Optimizer, DgdError> {
     positive(field, rate)?;
@@ -78,9 +81,10 @@ pub(crate) fn optimizer(
             reason: "must be in (0, 1]",
         });
     }
-    let schedule = LrSchedule::Exponential {
+    let schedule = LrSchedule::Step {
         initial: rate,
-        decay,
+        factor: decay,
+        every: steps_per_epoch.max(1) as u64,
     };
     Optimizer::new(method, schedule).map_err(|e| DgdError::Optimizer {
         field: "method",
@@ -149,7 +153,7 @@ pub(crate) fn run_fit(
 ) -> Result<FitReport, DgdError> {
     options.validate()?;
     let n = x.rows();
-    let mut optimizer = options.optimizer()?;
+    let mut optimizer = options.optimizer(n.div_ceil(options.batch_size))?;
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
     let mut order: Vec<usize> = (0..n).collect();
     let initial_objective = objective(prior, x, allowed, 0)?;

@@ -138,7 +138,7 @@ pub struct RepresentationFitOptions {
     pub representation_lr: f64,
     /// Learning rate of the mixture prior (multiDGD: 1e-2).
     pub prior_lr: f64,
-    /// Factor applied to both learning rates after every step of their optimiser, in (0, 1].
+    /// Factor applied to both learning rates after every epoch, in (0, 1] (1: constant).
     pub lr_decay: f64,
     /// Passes over the samples (at least 1).
     pub epochs: usize,
@@ -210,19 +210,21 @@ pub fn fit_representations(
     }
     at_least_one("epochs", options.epochs)?;
     at_least_one("batch_size", options.batch_size)?;
+    let (n, d) = (layer.n_samples, layer.dim);
     let mut rep_opt = optimizer(
         "representation_lr",
         options.representation_lr,
         options.lr_decay,
+        1,
         options.method,
     )?;
     let mut prior_opt = optimizer(
         "prior_lr",
         options.prior_lr,
         options.lr_decay,
+        n.div_ceil(options.batch_size),
         options.method,
     )?;
-    let (n, d) = (layer.n_samples, layer.dim);
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
     let mut order: Vec<usize> = (0..n).collect();
     let mut prior_params = prior.flat_parameters();
