@@ -155,7 +155,9 @@ fn responsibilities_and_clustering_are_the_posterior() {
             for k in 0..K {
                 assert!((resp[i * K + k] - joint[k] / total).abs() < 1e-12);
             }
-            let best = (0..K).max_by(|&a, &b| joint[a].total_cmp(&joint[b])).unwrap();
+            let best = (0..K)
+                .max_by(|&a, &b| joint[a].total_cmp(&joint[b]))
+                .unwrap();
             assert_eq!(labels[i], best);
         }
     }
@@ -174,7 +176,11 @@ fn accessors_expand_the_covariances() {
             }
         }
         let w = m.mixture_probs();
-        assert!(w.iter().zip(weights(&m)).all(|(a, b)| (a - b).abs() < 1e-15));
+        assert!(
+            w.iter()
+                .zip(weights(&m))
+                .all(|(a, b)| (a - b).abs() < 1e-15)
+        );
     }
 }
 
@@ -184,9 +190,21 @@ fn new_initialises_like_multidgd() {
     config.sd_mean = 0.3;
     let m = GaussianMixturePrior::new(&config, 11).unwrap();
     assert_eq!(m.covariance_type(), CovarianceType::Diagonal);
-    assert!(m.means().chunks(4).all(|mu| mu.iter().map(|v| v * v).sum::<f64>() <= 4.0));
-    assert!(m.log_var().iter().all(|&v| (v - 2.0 * 0.3f64.ln()).abs() < 1e-15));
-    assert!(m.mixture_probs().iter().all(|&w| (w - 1.0 / 6.0).abs() < 1e-15));
+    assert!(
+        m.means()
+            .chunks(4)
+            .all(|mu| mu.iter().map(|v| v * v).sum::<f64>() <= 4.0)
+    );
+    assert!(
+        m.log_var()
+            .iter()
+            .all(|&v| (v - 2.0 * 0.3f64.ln()).abs() < 1e-15)
+    );
+    assert!(
+        m.mixture_probs()
+            .iter()
+            .all(|&w| (w - 1.0 / 6.0).abs() < 1e-15)
+    );
     assert_eq!(m, GaussianMixturePrior::new(&config, 11).unwrap());
     assert_ne!(m, GaussianMixturePrior::new(&config, 12).unwrap());
     // The default spread makes the log-variance prior's scale exactly 1, like multiDGD's.
@@ -217,7 +235,12 @@ fn samples_have_the_mixture_moments() {
     }
     // Each draw lies with its component: per component, the sample mean is its mean.
     for k in 0..K {
-        let rows: Vec<&[f64]> = z.chunks(D).zip(&comps).filter(|(_, c)| **c == k).map(|(r, _)| r).collect();
+        let rows: Vec<&[f64]> = z
+            .chunks(D)
+            .zip(&comps)
+            .filter(|(_, c)| **c == k)
+            .map(|(r, _)| r)
+            .collect();
         for j in 0..D {
             let mean = rows.iter().map(|r| r[j]).sum::<f64>() / rows.len() as f64;
             let se = (variance(&m, k, j) / rows.len() as f64).sqrt();
@@ -268,7 +291,10 @@ fn invalid_inputs_are_typed_errors() {
     assert!(matches!(m.gradient(&wide), Err(DgdError::Data(_))));
     assert!(matches!(
         m.forward_with_total(&data(), 0),
-        Err(DgdError::InvalidCount { field: "n_total", .. })
+        Err(DgdError::InvalidCount {
+            field: "n_total",
+            ..
+        })
     ));
 
     let mut config = GmmPriorConfig::new(3, 2);
@@ -281,14 +307,19 @@ fn invalid_inputs_are_typed_errors() {
         let mut c = GmmPriorConfig::new(3, 2);
         f(&mut c);
         match GaussianMixturePrior::new(&c, 0).unwrap_err() {
-            DgdError::InvalidParameter { field, .. } | DgdError::InvalidCount { field, .. } => field,
+            DgdError::InvalidParameter { field, .. } | DgdError::InvalidCount { field, .. } => {
+                field
+            }
             e => panic!("{e:?}"),
         }
     };
     assert_eq!(bad(&|c| c.n_components = 0), "n_components");
     assert_eq!(bad(&|c| c.dim = 0), "dim");
     assert_eq!(bad(&|c| c.softball_radius = -2.0), "softball_radius");
-    assert_eq!(bad(&|c| c.softball_hardness = f64::NAN), "softball_hardness");
+    assert_eq!(
+        bad(&|c| c.softball_hardness = f64::NAN),
+        "softball_hardness"
+    );
     assert_eq!(bad(&|c| c.sd_mean = 0.0), "sd_mean");
     assert_eq!(bad(&|c| c.sd_sd = -1.0), "sd_sd");
     assert_eq!(bad(&|c| c.dirichlet_alpha = 0.0), "dirichlet_alpha");

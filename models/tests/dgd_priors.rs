@@ -154,7 +154,10 @@ fn uniform_ball_initialisation_fills_the_ball_uniformly() {
         let expected = f64::powi(frac, d as i32);
         let found = norms.iter().filter(|&&x| x <= frac * r).count() as f64 / n as f64;
         let se = (expected * (1.0 - expected) / n as f64).sqrt();
-        assert!((found - expected).abs() < 5.0 * se, "{frac}: {found} vs {expected}");
+        assert!(
+            (found - expected).abs() < 5.0 * se,
+            "{frac}: {found} vs {expected}"
+        );
     }
     // Directions: the mean of the first coordinate is 0 (sd r/√(d+2) per coordinate).
     let mean = z.chunks_exact(d).map(|v| v[0]).sum::<f64>() / n as f64;
@@ -193,7 +196,8 @@ fn log_variance_prior_gives_sigma_the_requested_mean_and_spread() {
 #[test]
 fn dirichlet_with_two_components_is_the_beta_density() {
     // Beta(α, α) densities in closed form: 6p(1−p), 30p²(1−p)², 1/(π√(p(1−p))), 1.
-    let cases: [(f64, fn(f64) -> f64); 4] = [
+    type Density = fn(f64) -> f64;
+    let cases: [(f64, Density); 4] = [
         (2.0, |p| 6.0 * p * (1.0 - p)),
         (3.0, |p| 30.0 * p * p * (1.0 - p) * (1.0 - p)),
         (0.5, |p| 1.0 / (PI * (p * (1.0 - p)).sqrt())),
@@ -259,7 +263,10 @@ fn field_of(e: DgdError) -> &'static str {
 
 #[test]
 fn invalid_prior_settings_are_typed_errors_naming_the_field() {
-    assert_eq!(field_of(SoftballPrior::new(0, 1.0, 1.0).unwrap_err()), "dim");
+    assert_eq!(
+        field_of(SoftballPrior::new(0, 1.0, 1.0).unwrap_err()),
+        "dim"
+    );
     for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
         assert_eq!(
             field_of(SoftballPrior::new(2, bad, 1.0).unwrap_err()),
@@ -290,5 +297,8 @@ fn invalid_prior_settings_are_typed_errors_naming_the_field() {
         field_of(LogVariancePrior::new(f64::NAN, 1.0).unwrap_err()),
         "log_var_prior_loc"
     );
-    assert_eq!(field_of(DirichletPrior::new(0, 1.0).unwrap_err()), "n_components");
+    assert_eq!(
+        field_of(DirichletPrior::new(0, 1.0).unwrap_err()),
+        "n_components"
+    );
 }

@@ -17,6 +17,9 @@ fn targets(n: usize, d: usize, shift: f64, seed: u64) -> Vec<f64> {
         .collect()
 }
 
+/// A representation loss as a trait object.
+type Hook<'a> = &'a mut dyn FnMut(&[usize], &[f64], &mut [f64]) -> Result<f64, String>;
+
 /// ℓ_i(z) = (λ/2)|z − t_i|², a "decoder" whose reconstruction pulls z_i towards t_i.
 fn quadratic(
     t: Vec<f64>,
@@ -199,13 +202,8 @@ fn trained_jointly_representations_and_mean_reach_the_closed_form_optimum() {
     )
     .unwrap();
     assert!(report.final_objective < report.history[0]);
-    for j in 0..d {
-        assert!(
-            (prior.mean(0)[j] - mu[j]).abs() < 1e-4,
-            "μ[{j}]: {} vs {}",
-            prior.mean(0)[j],
-            mu[j]
-        );
+    for (j, (got, want)) in prior.mean(0).iter().zip(&mu).enumerate() {
+        assert!((got - want).abs() < 1e-4, "μ[{j}]: {got} vs {want}");
     }
     for i in 0..n {
         for j in 0..d {
@@ -219,9 +217,7 @@ fn trained_jointly_representations_and_mean_reach_the_closed_form_optimum() {
 fn loss_hook_failures_and_bad_options_are_typed_errors() {
     let mut prior = single_gaussian(CovarianceType::Isotropic, vec![0.0; 2], vec![0.0]);
     let start = RepresentationLayer::zeros(5, 2).unwrap();
-    let run = |loss: &mut dyn FnMut(&[usize], &[f64], &mut [f64]) -> Result<f64, String>,
-               opts: RepresentationFitOptions,
-               prior: &mut GaussianMixturePrior| {
+    let run = |loss: Hook<'_>, opts: RepresentationFitOptions, prior: &mut GaussianMixturePrior| {
         let mut layer = start.clone();
         let before = prior.clone();
         let mut hook = |r: &[usize], z: &[f64], g: &mut [f64]| loss(r, z, g);

@@ -129,6 +129,12 @@ impl GaussianMixturePrior {
     /// mini-batch steps of the unbiased gradient
     /// [`GaussianMixturePrior::gradient_with_total`]. `progress` is called after every
     /// epoch. On error the mixture keeps the parameters of the last good step.
+    ///
+    /// Like EM, gradient descent finds local optima (e.g. one broad component covering two
+    /// clusters); the result depends on the initial means. Full batches (`batch_size ≥ N`) with
+    /// a decaying learning rate reach a stationary point; with mini-batches Adam settles close
+    /// to it but not exactly, since its per-coordinate normalisation is not linear in the
+    /// fluctuating batch gradients.
     pub fn fit(
         &mut self,
         x: &Samples,

@@ -234,7 +234,7 @@ pub fn fit_representations(
         let mut rep_grad = vec![0.0; n * d];
         let mut epoch_total = 0.0;
         for batch in order.chunks(options.batch_size) {
-            let (value, batch_grad) = batch_terms(layer, prior, loss, batch, true)?;
+            let (value, batch_grad) = batch_terms(layer, prior, loss, batch, options.train_prior)?;
             epoch_total += value;
             for (r, &i) in batch.iter().enumerate() {
                 let (dst, src) = (&mut rep_grad[i * d..(i + 1) * d], &batch_grad.0[r * d..]);
@@ -281,8 +281,9 @@ pub fn fit_representations(
 }
 
 /// One mini-batch: the summed decoder loss and prior negative log density, the gradient with
-/// respect to the batch's representations (`batch.len() × d`) and the prior's gradient
-/// averaged over the batch (without the parameter prior's term).
+/// respect to the batch's representations (`batch.len() × d`) and, when `with_prior_grad`, the
+/// prior's gradient averaged over the batch (without the parameter prior's term; zero
+/// otherwise).
 fn batch_terms(
     layer: &RepresentationLayer,
     prior: &GaussianMixturePrior,
