@@ -9,11 +9,13 @@
 //! - [`rbm`]: binary and Gaussian–Bernoulli RBMs: exact log-likelihood, AIS,
 //!   pseudo-likelihood, reconstruction, CD/PCD, mean-field and TAP2 free energies.
 //! - [`datasets`]: the UCI handwritten digits (8×8, 1,797 images) shipped in the repository.
+//! - [`dgd`]: multiDGD's Gaussian-mixture latent prior (MAP priors, Adam fitting, supervised mixture, representation layer).
 //! - [`machine`]: layered Boltzmann machines of binary, spin, Gaussian and categorical
 //!   units: energies, conditionals, lowering, paysage's sampling modes, CD/PCD gradients.
 //! - [`io`]: save/load of every model as documented safetensors files.
 
 pub mod datasets;
+pub mod dgd;
 pub mod expfam;
 pub mod harmonium;
 pub mod hmog;
