@@ -21,12 +21,13 @@ pub enum HarmoniumError {
     /// A factorisation failed.
     #[error(transparent)]
     Linalg(#[from] LinalgError),
-    /// The lowered engine model was rejected.
+    /// The lowered engine model was rejected (boxed: engine errors are large, and this
+    /// error travels through every analytic computation).
     #[error("lowering the harmonium: {0}")]
-    Model(#[from] ModelError),
+    Model(Box<ModelError>),
     /// The runtime failed (e.g. a Gaussian conditional precision that is not positive).
     #[error("sampling the harmonium: {0}")]
-    Runtime(#[from] RuntimeError),
+    Runtime(Box<RuntimeError>),
     /// An option or argument out of range.
     #[error("`{field}`: {reason}")]
     Invalid {
@@ -52,4 +53,16 @@ pub enum HarmoniumError {
         /// Its weight.
         weight: f64,
     },
+}
+
+impl From<ModelError> for HarmoniumError {
+    fn from(e: ModelError) -> Self {
+        HarmoniumError::Model(Box::new(e))
+    }
+}
+
+impl From<RuntimeError> for HarmoniumError {
+    fn from(e: RuntimeError) -> Self {
+        HarmoniumError::Runtime(Box::new(e))
+    }
 }
