@@ -154,8 +154,17 @@ fn harmonium_and_hmog_chains_are_identical_on_both_backends() {
         3,
     )
     .unwrap();
-    let hmog_data = Samples::new((0..50 * 4).map(|i| ((i * 13 + 5) % 11) as f64).collect(), 4).unwrap();
-    let hmog = Hmog::initialize(HmogVariant::Analytic, CovarianceType::Diagonal, 2, 3, &hmog_data, 1).unwrap();
+    let hmog_data =
+        Samples::new((0..50 * 4).map(|i| ((i * 13 + 5) % 11) as f64).collect(), 4).unwrap();
+    let hmog = Hmog::initialize(
+        HmogVariant::Analytic,
+        CovarianceType::Diagonal,
+        2,
+        3,
+        &hmog_data,
+        1,
+    )
+    .unwrap();
     let mut runs = Vec::new();
     for choice in [BackendChoice::Reference, BackendChoice::Jit] {
         let options = SamplingOptions {
@@ -166,14 +175,21 @@ fn harmonium_and_hmog_chains_are_identical_on_both_backends() {
             ..Default::default()
         };
         let mut chains = HarmoniumSampler::new(&mixture, Order::ObservableFirst, &options).unwrap();
-        assert_eq!(chains.sampler().backend_name(), format!("{choice:?}").to_lowercase());
+        assert_eq!(
+            chains.sampler().backend_name(),
+            format!("{choice:?}").to_lowercase()
+        );
         chains.sweep(25).unwrap();
         let mut out = chains.observable_states().unwrap();
         out.extend(chains.latent_states().unwrap());
         out.extend(bc.contrastive_divergence(&data, 3, &options).unwrap());
         let mut h = HmogSampler::new(&hmog, &options).unwrap();
         h.sampler_mut().sweep(25).unwrap();
-        out.extend((0..20).flat_map(|c| h.sampler_mut().chain_state(c).unwrap()).map(f64::from));
+        out.extend(
+            (0..20)
+                .flat_map(|c| h.sampler_mut().chain_state(c).unwrap())
+                .map(f64::from),
+        );
         runs.push(out);
     }
     assert_eq!(bits(&runs[0]), bits(&runs[1]));

@@ -103,6 +103,7 @@
 mod error;
 pub mod fit;
 mod gradient;
+mod harmonium;
 mod mixture;
 pub mod priors;
 mod representation;

@@ -163,7 +163,10 @@ impl Hmog {
     pub fn em_step_regularised(&self, data: &Samples, reg: f64) -> Result<Hmog, HarmoniumError> {
         self.require_analytic("EM")?;
         if !(reg >= 0.0 && reg.is_finite()) {
-            return Err(invalid("reg_covar", format!("{reg} must be finite and ≥ 0")));
+            return Err(invalid(
+                "reg_covar",
+                format!("{reg} must be finite and ≥ 0"),
+            ));
         }
         let mut q = self.whiten_mean(&self.expectation_step(data)?)?;
         if reg > 0.0 {
