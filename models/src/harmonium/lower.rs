@@ -4,7 +4,7 @@
 //! ([`ExponentialFamily::statistic_terms`]), so the harmonium's log-density is a polynomial
 //! in the `x` and `z` nodes: bias terms `θ·s`, interaction terms `Θ_rc s_X,r s_Z,c` (products
 //! of one observable and one latent polynomial) and the non-constant base measures, which
-//! [`super::polynomial`] turns into factors of the general form.
+//! the crate-private `polynomial` module turns into factors of the general form.
 //!
 //! Blocks: each group is one block when its units are conditionally independent given the
 //! other group (no monomial joins two of its units), and one block per unit otherwise (a
