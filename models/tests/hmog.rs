@@ -403,3 +403,29 @@ fn invalid_inputs_are_typed_errors() {
     };
     assert!(sym.fit(&data, &options, &mut |_, _| {}).is_err());
 }
+
+#[test]
+fn batch_computations_equal_the_per_row_reference() {
+    let (_, data, _) = planted(5, 3, 1.5, 40, 50);
+    for variant in [
+        HmogVariant::Analytic,
+        HmogVariant::Differentiable {
+            posterior: CovarianceType::Diagonal,
+        },
+    ] {
+        let h = Hmog::initialize(variant, CovarianceType::Isotropic, 2, 3, &data, 2).unwrap();
+        let batch = h.expectation_step(&data).unwrap();
+        let mut per_row = vec![0.0; batch.len()];
+        for x in data.iter_rows() {
+            for (a, b) in per_row.iter_mut().zip(h.posterior_statistics(x).unwrap()) {
+                *a += b / data.rows() as f64;
+            }
+        }
+        for (a, b) in batch.iter().zip(&per_row) {
+            assert!(rel_close(*a, *b, 1e-10), "{variant:?}: {a} vs {b}");
+        }
+        for (x, s) in data.iter_rows().zip(h.score_samples(&data).unwrap()) {
+            assert!(rel_close(s, h.log_observable_density(x).unwrap(), 1e-11));
+        }
+    }
+}

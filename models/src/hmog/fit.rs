@@ -3,7 +3,6 @@
 //! (Adam, the project's optimiser) for the others.
 
 use faer::Mat;
-use rayon::prelude::*;
 
 use super::{Hmog, HmogVariant};
 use crate::expfam::ExponentialFamily;
@@ -61,22 +60,7 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> HarmoniumError {
 impl Hmog {
     /// The average of [`Hmog::posterior_statistics`] over the rows of `data` (the E-step).
     pub fn expectation_step(&self, data: &Samples) -> Result<Vec<f64>, HarmoniumError> {
-        data.check_width(self.observable.data_dim())?;
-        let rows: Vec<Vec<f64>> = data
-            .iter_rows()
-            .collect::<Vec<_>>()
-            .par_iter()
-            .map(|x| self.posterior_statistics(x))
-            .collect::<Result<_, _>>()?;
-        let mut sum = vec![0.0; rows[0].len()];
-        for r in &rows {
-            for (s, v) in sum.iter_mut().zip(r) {
-                *s += v;
-            }
-        }
-        let n = data.rows() as f64;
-        sum.iter_mut().for_each(|s| *s /= n);
-        Ok(sum)
+        Ok(self.batch_posterior(data, true)?.statistics)
     }
 
     /// Reparameterises mean parameters so that the latent `y` has mean 0 and covariance `I`

@@ -22,6 +22,7 @@
 //!
 //! [`fit`] trains them; [`gibbs`] samples the three-level chain on the engine.
 
+mod batch;
 mod construct;
 pub mod fit;
 pub mod gibbs;
@@ -300,11 +301,7 @@ impl Hmog {
 
     /// `log p(x)` of every row of `data`.
     pub fn score_samples(&self, data: &Samples) -> Result<Vec<f64>, HarmoniumError> {
-        data.check_width(self.observable.data_dim())?;
-        let psi = self.log_partition()?;
-        data.iter_rows()
-            .map(|x| self.log_density_with(x, psi))
-            .collect()
+        Ok(self.batch_posterior(data, false)?.log_density)
     }
 
     /// The average `log p(x)` over the rows of `data`.
