@@ -67,7 +67,8 @@ fn engine_gibbs_reproduces_the_analytic_joint() {
     let ex1sq: f64 = (0..3)
         .map(|k| weights[k] * (var[k * 2 + 1] + p.mean(k)[1].powi(2)))
         .sum();
-    let checks: [(&str, f64, fn(&[f32]) -> f64); 3] = [
+    type RowFn = fn(&[f32]) -> f64;
+    let checks: [(&str, f64, RowFn); 3] = [
         ("E[z0]", ex0, |r| r[0] as f64),
         ("E[z1²]", ex1sq, |r| (r[1] as f64).powi(2)),
         ("P(c = 1)", weights[1], |r| (r[2] == 1.0) as u8 as f64),
