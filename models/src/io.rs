@@ -91,8 +91,10 @@ use crate::rbm::gaussian::GaussianRbm;
 
 mod atomic;
 mod error;
+mod f64_tensors;
 pub mod gaussian_rbm;
 pub mod gmm_prior;
+pub mod hmog;
 pub mod machine;
 
 use atomic::read_file;
@@ -100,6 +102,7 @@ pub use atomic::{temp_file_beside, write_atomic};
 pub use error::ModelIoError;
 pub use gaussian_rbm::KIND_GAUSSIAN_RBM;
 pub use gmm_prior::{KIND_GMM_PRIOR, KIND_GMM_PRIOR_SUPERVISED};
+pub use hmog::KIND_HMOG;
 pub use machine::KIND_MACHINE;
 
 /// Version of the file layout written by this module; the only one it reads.
@@ -113,7 +116,7 @@ pub const KIND_POTTS: &str = "potts_ebm";
 /// `kind` of a [`BinaryRbm`] file.
 pub const KIND_RBM: &str = "binary_rbm";
 /// Every `kind` this crate reads.
-pub const KNOWN_KINDS: [&str; 7] = [
+pub const KNOWN_KINDS: [&str; 8] = [
     KIND_ISING,
     KIND_POTTS,
     KIND_RBM,
@@ -121,6 +124,7 @@ pub const KNOWN_KINDS: [&str; 7] = [
     KIND_MACHINE,
     KIND_GMM_PRIOR,
     KIND_GMM_PRIOR_SUPERVISED,
+    KIND_HMOG,
 ];
 
 /// A model that saves to and loads from the safetensors layout documented in [this
@@ -164,6 +168,8 @@ pub enum AnyModel {
     GmmPrior(GaussianMixturePrior),
     /// A `gmm_prior_supervised` file.
     SupervisedGmmPrior(SupervisedGaussianMixturePrior),
+    /// An `hmog` file.
+    Hmog(crate::hmog::Hmog),
 }
 
 impl AnyModel {
@@ -177,6 +183,7 @@ impl AnyModel {
             AnyModel::Machine(_) => KIND_MACHINE,
             AnyModel::GmmPrior(_) => KIND_GMM_PRIOR,
             AnyModel::SupervisedGmmPrior(_) => KIND_GMM_PRIOR_SUPERVISED,
+            AnyModel::Hmog(_) => KIND_HMOG,
         }
     }
 
@@ -192,6 +199,7 @@ impl AnyModel {
             KIND_GMM_PRIOR => GaussianMixturePrior::from_safetensors(bytes).map(AnyModel::GmmPrior),
             KIND_GMM_PRIOR_SUPERVISED => SupervisedGaussianMixturePrior::from_safetensors(bytes)
                 .map(AnyModel::SupervisedGmmPrior),
+            KIND_HMOG => crate::hmog::Hmog::from_safetensors(bytes).map(AnyModel::Hmog),
             _ => BinaryRbm::from_safetensors(bytes).map(AnyModel::Rbm),
         }
     }
@@ -211,6 +219,7 @@ impl AnyModel {
             AnyModel::Machine(m) => m.save(path),
             AnyModel::GmmPrior(m) => m.save(path),
             AnyModel::SupervisedGmmPrior(m) => m.save(path),
+            AnyModel::Hmog(m) => m.save(path),
         }
     }
 }

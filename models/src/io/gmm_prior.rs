@@ -34,11 +34,10 @@
 //! [`ModelIoError::InvalidValue`] naming the metadata key (e.g. `softball_radius` for a
 //! non-positive radius).
 
-use safetensors::tensor::Dtype;
-
+use super::f64_tensors::{f64_entry, read_f64, real};
 use super::{
     ModelIo, ModelIoError, Parsed, bad_value, check_header, check_names, encode, meta_parse,
-    meta_str, parse, tensor_data,
+    meta_str, parse,
 };
 use crate::dgd::{
     CovarianceType, DgdError, DirichletPrior, GaussianMixturePrior, LogVariancePrior,
@@ -182,11 +181,6 @@ fn log_var_shape(covariance: CovarianceType, k: usize, d: usize) -> Option<Vec<u
     }
 }
 
-/// The shortest decimal that parses back to the same `f64`.
-fn real(x: f64) -> String {
-    format!("{x:?}")
-}
-
 /// A constructor's rejection as an invalid value of the metadata key it concerns.
 fn rejected(file: &Parsed<'_>, error: DgdError) -> ModelIoError {
     let key = match &error {
@@ -196,26 +190,4 @@ fn rejected(file: &Parsed<'_>, error: DgdError) -> ModelIoError {
     };
     let value = file.meta.get(key).cloned().unwrap_or_default();
     bad_value(key, &value, error)
-}
-
-fn f64_entry<'a>(name: &'a str, shape: Vec<usize>, values: &[f64]) -> super::Entry<'a> {
-    let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-    (name, Dtype::F64, shape, bytes)
-}
-
-fn read_f64(file: &Parsed<'_>, name: &str, shape: &[usize]) -> Result<Vec<f64>, ModelIoError> {
-    let data = tensor_data(file, name, Dtype::F64, shape)?;
-    let values: Vec<f64> = data
-        .chunks_exact(8)
-        .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
-        .collect();
-    if let Some(index) = values.iter().position(|v| !v.is_finite()) {
-        return Err(ModelIoError::NonFinite {
-            name: name.into(),
-            index,
-            // Only NaN and infinities get here, which `f32` represents exactly.
-            value: values[index] as f32,
-        });
-    }
-    Ok(values)
 }
