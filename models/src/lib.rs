@@ -18,6 +18,7 @@ pub mod expfam;
 pub mod io;
 pub mod ising;
 pub mod lattice;
+pub mod lgm;
 pub mod linalg;
 pub mod machine;
 pub mod optim;
