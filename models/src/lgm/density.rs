@@ -7,6 +7,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
+use super::model::finite_or_overflow;
 use super::{LgmError, LinearGaussianModel};
 use crate::linalg::{self, Cholesky};
 use crate::samples::Samples;
@@ -53,7 +54,7 @@ impl Marginal {
             });
         }
         Ok(Marginal {
-            mean: model.marginal_mean(),
+            mean: model.marginal_mean()?,
             noise_precision,
             scaled_factor,
             inner,
@@ -103,13 +104,16 @@ impl Marginal {
 impl LinearGaussianModel {
     /// The covariance of the observable marginal, `A S Aᵀ + D` (`d × d`, row-major);
     /// scikit-learn's `get_covariance`.
-    pub fn marginal_covariance(&self) -> Vec<f64> {
+    pub fn marginal_covariance(&self) -> Result<Vec<f64>, LgmError> {
         let a = self.loadings_mat();
         let mut c = &a * &self.prior_cov_mat() * a.transpose();
         for (i, v) in self.noise_variance().iter().enumerate() {
             c[(i, i)] += v;
         }
-        linalg::to_rows(linalg::symmetrize(c.as_ref()).as_ref())
+        finite_or_overflow(
+            linalg::to_rows(linalg::symmetrize(c.as_ref()).as_ref()),
+            "marginal covariance",
+        )
     }
 
     /// The inverse of [`Self::marginal_covariance`] by the Woodbury identity (`d × d`,

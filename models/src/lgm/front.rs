@@ -61,7 +61,7 @@ macro_rules! front_end_methods {
         }
 
         /// `A Aᵀ + D`, `d × d` row-major (scikit-learn's `get_covariance`).
-        pub fn get_covariance(&self) -> Vec<f64> {
+        pub fn get_covariance(&self) -> Result<Vec<f64>, LgmError> {
             self.model.marginal_covariance()
         }
 

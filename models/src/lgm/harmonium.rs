@@ -4,7 +4,7 @@
 
 use faer::Mat;
 
-use super::model::{check_finite, check_latent_dim, check_len};
+use super::model::{check_finite, check_latent_dim, check_len, finite_or_overflow};
 use super::{LgmError, LinearGaussianModel, NoiseType};
 use crate::linalg::{self, Cholesky};
 
@@ -77,7 +77,7 @@ impl LinearGaussianModel {
         let interaction: Vec<f64> = (0..d * k)
             .map(|i| self.loadings()[i] * precision[i / k])
             .collect();
-        let rho = self.conjugation_parameters();
+        let rho = self.conjugation_parameters()?;
         let prior_precision =
             Cholesky::new(self.prior_cov_mat().as_ref(), "prior covariance")?.inverse();
         let prior_linear = mat_vec(&prior_precision, self.prior_mean());
@@ -171,18 +171,20 @@ impl LinearGaussianModel {
     }
 
     /// The conjugation parameters `ρ` (see [`ConjugationParameters`]).
-    pub fn conjugation_parameters(&self) -> ConjugationParameters {
+    pub fn conjugation_parameters(&self) -> Result<ConjugationParameters, LgmError> {
         let (d, k) = (self.observable_dim(), self.latent_dim());
         let a = self.loadings_mat();
         let noise = self.noise_variance();
         let scaled = Mat::from_fn(d, k, |i, j| a[(i, j)] / noise[i]);
         let quadratic = a.transpose() * &scaled;
-        ConjugationParameters {
-            linear: (0..k)
-                .map(|j| (0..d).map(|i| scaled[(i, j)] * self.mean()[i]).sum())
-                .collect(),
-            precision: (0..k * k).map(|i| -quadratic[(i / k, i % k)]).collect(),
-        }
+        let linear = (0..k)
+            .map(|j| (0..d).map(|i| scaled[(i, j)] * self.mean()[i]).sum())
+            .collect();
+        let precision = (0..k * k).map(|i| -quadratic[(i / k, i % k)]).collect();
+        Ok(ConjugationParameters {
+            linear: finite_or_overflow(linear, "conjugation parameters")?,
+            precision: finite_or_overflow(precision, "conjugation parameters")?,
+        })
     }
 
     /// The log partition `ψ` of the joint in [`LgmNaturalParameters`] form (Lebesgue base
@@ -217,7 +219,7 @@ impl LinearGaussianModel {
     /// The mean parameters of the model's own joint (see [`LgmMeanStatistics`]):
     /// `E[x] = μ + A m`, `Var x_i = (A S Aᵀ)_ii + D_ii`, `E[z] = m`, `Cov z = S`,
     /// `Cov(x, z) = A S`.
-    pub fn mean_statistics(&self) -> LgmMeanStatistics {
+    pub fn mean_statistics(&self) -> Result<LgmMeanStatistics, LgmError> {
         let k = self.latent_dim();
         let a = self.loadings_mat();
         let cross = &a * &self.prior_cov_mat();
@@ -226,13 +228,16 @@ impl LinearGaussianModel {
                 (0..k).map(|j| cross[(i, j)] * a[(i, j)]).sum::<f64>() + self.noise_variance()[i]
             })
             .collect();
-        LgmMeanStatistics {
-            observable_mean: self.marginal_mean(),
-            observable_variance: variance,
+        Ok(LgmMeanStatistics {
+            observable_mean: self.marginal_mean()?,
+            observable_variance: finite_or_overflow(variance, "observable variance")?,
             latent_mean: self.prior_mean().to_vec(),
             latent_covariance: self.prior_covariance().to_vec(),
-            cross_covariance: linalg::to_rows(cross.as_ref()),
-        }
+            cross_covariance: finite_or_overflow(
+                linalg::to_rows(cross.as_ref()),
+                "cross covariance",
+            )?,
+        })
     }
 
     /// The maximum-likelihood model for the mean statistics `stats` within the family of

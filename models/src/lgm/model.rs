@@ -40,6 +40,18 @@ pub(crate) fn check_finite(field: &'static str, values: &[f64]) -> Result<(), Lg
     }
 }
 
+/// `values` if all are finite, else [`LgmError::Overflow`] naming `what`: for quantities
+/// computed from valid parameters, a non-finite value can only be an overflow.
+pub(crate) fn finite_or_overflow(
+    values: Vec<f64>,
+    what: &'static str,
+) -> Result<Vec<f64>, LgmError> {
+    match values.iter().all(|v| v.is_finite()) {
+        true => Ok(values),
+        false => Err(LgmError::Overflow { what }),
+    }
+}
+
 pub(crate) fn check_len(
     field: &'static str,
     values: &[f64],
@@ -229,7 +241,7 @@ impl LinearGaussianModel {
         let whitened = &a * chol.lower();
         LinearGaussianModel::new(
             self.noise_type,
-            self.marginal_mean(),
+            self.marginal_mean()?,
             linalg::to_rows(whitened.as_ref()),
             k,
             self.noise.clone(),
@@ -237,9 +249,10 @@ impl LinearGaussianModel {
     }
 
     /// `μ + A m`, the mean of the observable marginal.
-    pub fn marginal_mean(&self) -> Vec<f64> {
+    pub fn marginal_mean(&self) -> Result<Vec<f64>, LgmError> {
         let k = self.latent_dim;
-        self.mean
+        let out: Vec<f64> = self
+            .mean
             .iter()
             .zip(self.loadings.chunks_exact(k))
             .map(|(mu, row)| {
@@ -249,7 +262,8 @@ impl LinearGaussianModel {
                     .map(|(a, m)| a * m)
                     .sum::<f64>()
             })
-            .collect()
+            .collect();
+        finite_or_overflow(out, "marginal mean")
     }
 
     /// `A` as a `d × k` faer matrix.
