@@ -11,6 +11,7 @@
 //! - [`datasets`]: the UCI handwritten digits (8×8, 1,797 images) shipped in the repository.
 //! - [`machine`]: layered Boltzmann machines of binary, spin, Gaussian and categorical
 //!   units: energies, conditionals, lowering, paysage's sampling modes, CD/PCD gradients.
+//! - [`lgm`]: factor analysis and probabilistic PCA (linear Gaussian harmoniums, EM, whitening).
 //! - [`io`]: save/load of every model as documented safetensors files.
 
 pub mod datasets;

@@ -2,6 +2,9 @@
 //! linear Gaussian models against independent dense computations on the `(d + k)`-dimensional
 //! joint normal.
 
+// Index loops mirror the formulas they check.
+#![allow(clippy::needless_range_loop)]
+
 use blockgibbs_models::lgm::{LinearGaussianModel, NoiseType, SampleMoments};
 use blockgibbs_models::linalg::{Cholesky, Mat};
 use blockgibbs_models::samples::Samples;

@@ -3,6 +3,9 @@
 //! closed-form Tipping–Bishop solution, the FA stationarity conditions, and recovery of a
 //! planted low-dimensional structure within sampling error.
 
+// Index loops mirror the formulas they check.
+#![allow(clippy::needless_range_loop)]
+
 use std::ops::ControlFlow;
 
 use blockgibbs_models::lgm::{

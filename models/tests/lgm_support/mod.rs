@@ -1,6 +1,9 @@
 //! Independent reference computations for the linear Gaussian model tests: dense
 //! `(d + k)`-dimensional joint Gaussians built from the generative definition, dense
 //! log densities through a `d × d` Cholesky factor, and random models.
+
+// Index loops mirror the formulas they check.
+#![allow(clippy::needless_range_loop)]
 #![allow(dead_code)]
 
 use blockgibbs_models::lgm::{LinearGaussianModel, NoiseType};
