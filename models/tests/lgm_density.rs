@@ -5,7 +5,7 @@
 // Index loops mirror the formulas they check.
 #![allow(clippy::needless_range_loop)]
 
-use blockgibbs_models::lgm::{LinearGaussianModel, NoiseType, SampleMoments};
+use blockgibbs_models::lgm::{FactorAnalysis, LinearGaussianModel, NoiseType, Ppca, SampleMoments};
 use blockgibbs_models::linalg::{Cholesky, Mat};
 use blockgibbs_models::samples::Samples;
 use rand::{Rng, SeedableRng};
@@ -336,5 +336,55 @@ fn ancestral_samples_have_the_model_moments() {
             model.sample(10, 62).unwrap().as_slice(),
             &x.as_slice()[..10 * d]
         );
+    }
+}
+
+#[test]
+fn front_ends_use_scikit_learn_layout() {
+    // components[j, i] is factor j's loading on feature i: C = componentsᵀ components + diag ψ.
+    let (d, k) = (5, 2);
+    let mut rng = ChaCha8Rng::seed_from_u64(71);
+    let components: Vec<f64> = (0..k * d).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let psi: Vec<f64> = (0..d).map(|_| rng.random_range(0.1..1.0)).collect();
+    let mean: Vec<f64> = (0..d).map(|i| i as f64).collect();
+    let fa = FactorAnalysis::new(mean.clone(), components.clone(), k, psi.clone()).unwrap();
+    let ppca = Ppca::new(mean, components.clone(), k, 0.4).unwrap();
+    assert_eq!(fa.components(), components);
+    assert_eq!((fa.n_components(), fa.n_features()), (k, d));
+    let cov = fa.get_covariance().unwrap();
+    let cov_ppca = ppca.get_covariance().unwrap();
+    for i in 0..d {
+        for j in 0..d {
+            let cc: f64 = (0..k)
+                .map(|f| components[f * d + i] * components[f * d + j])
+                .sum();
+            let want = cc + if i == j { psi[i] } else { 0.0 };
+            assert!((cov[i * d + j] - want).abs() < 1e-14);
+            let want = cc + if i == j { 0.4 } else { 0.0 };
+            assert!((cov_ppca[i * d + j] - want).abs() < 1e-14);
+        }
+    }
+    let precision = fa.get_precision().unwrap();
+    for i in 0..d {
+        let row: f64 = (0..d).map(|j| precision[i * d + j] * cov[j * d + i]).sum();
+        assert!((row - 1.0).abs() < 1e-12);
+    }
+    // A general model becomes FA/PPCA by whitening, with the same density.
+    let general = random_model(72, d, k, NoiseType::Isotropic);
+    let x = random_points(73, 10, d, 3.0);
+    let want = general.score_samples(&x).unwrap();
+    for got in [
+        FactorAnalysis::from_model(&general)
+            .unwrap()
+            .score_samples(&x)
+            .unwrap(),
+        Ppca::from_model(&general)
+            .unwrap()
+            .score_samples(&x)
+            .unwrap(),
+    ] {
+        for (a, b) in got.iter().zip(&want) {
+            assert!(rel(*a, *b) < 1e-10);
+        }
     }
 }

@@ -357,3 +357,42 @@ fn progress_callback_sees_every_step_and_can_stop() {
     assert!(!full.converged && !full.stopped);
     assert_eq!(&full.history[..5], &report.history[..]);
 }
+
+#[test]
+fn sklearn_start_on_small_scale_data_reaches_the_same_maximum() {
+    // Every eigenvalue of the scaled covariance is below one, so scikit-learn's first
+    // loadings would all be zero — a fixed point of EM. The start keeps them small but
+    // non-zero, and EM climbs to the maximum the principal start finds.
+    let (_, x) = planted(71, 6, 2, NoiseType::Diagonal, 400);
+    let small = Samples::new(x.as_slice().iter().map(|v| 0.01 * v).collect(), 6).unwrap();
+    let fit = |init| {
+        let options = FitOptions {
+            tol: 1e-13,
+            max_iter: 100_000,
+            init,
+            ..FitOptions::default()
+        };
+        FactorAnalysis::fit(&small, 2, &options).unwrap()
+    };
+    let (sk, sk_report) = fit(Init::Sklearn {
+        noise_variance: None,
+    });
+    let (pr, pr_report) = fit(Init::Principal);
+    assert!(sk_report.converged && pr_report.converged);
+    let ll = pr_report.log_likelihood;
+    assert!((sk_report.log_likelihood - ll).abs() < 1e-9 * ll.abs());
+    let scale = 1e-4;
+    assert!(max_abs_diff(&covariance_of(sk.model()), &covariance_of(pr.model())) < 1e-6 * scale);
+    // The fit is the unscaled fit scaled: log-likelihood shifts by d ln 100.
+    let (_, big) = FactorAnalysis::fit(
+        &x,
+        2,
+        &FitOptions {
+            tol: 1e-13,
+            max_iter: 100_000,
+            ..FitOptions::default()
+        },
+    )
+    .unwrap();
+    assert!((ll - (big.log_likelihood + 6.0 * 100f64.ln())).abs() < 1e-8 * ll.abs());
+}
