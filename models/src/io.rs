@@ -23,7 +23,7 @@
 //! |------------------|-----------------------------------------------------------|
 //! | `format`         | `"blockgibbs"`                                            |
 //! | `format_version` | `"1"` (the only version this crate reads: [`FORMAT_VERSION`]) |
-//! | `kind`           | `"ising_ebm"`, `"potts_ebm"`, `"binary_rbm"`, `"gaussian_rbm"` ([`gaussian_rbm`]), `"boltzmann_machine"` ([`machine`]), `"factor_analysis"` or `"ppca"` ([`lgm`]) |
+//! | `kind`           | `"ising_ebm"`, `"potts_ebm"`, `"binary_rbm"`, `"gaussian_rbm"` ([`gaussian_rbm`]), `"boltzmann_machine"` ([`machine`]), `"gmm_prior"` or `"gmm_prior_supervised"` ([`gmm_prior`]), `"factor_analysis"` or `"ppca"` ([`lgm`]) |
 //!
 //! and per kind (integers in decimal, β as the shortest decimal that parses back to the same
 //! `f32`, so `np.float32(meta["beta"])` is exact):
@@ -83,6 +83,7 @@ use std::str::FromStr;
 
 use safetensors::tensor::{Dtype, SafeTensors};
 
+use crate::dgd::{GaussianMixturePrior, SupervisedGaussianMixturePrior};
 use crate::ising::{IsingEBM, PottsEBM};
 use crate::lgm::{FactorAnalysis, Ppca};
 use crate::machine::BoltzmannMachine;
@@ -92,6 +93,7 @@ use crate::rbm::gaussian::GaussianRbm;
 mod atomic;
 mod error;
 pub mod gaussian_rbm;
+pub mod gmm_prior;
 pub mod lgm;
 pub mod machine;
 
@@ -99,6 +101,7 @@ use atomic::read_file;
 pub use atomic::{temp_file_beside, write_atomic};
 pub use error::ModelIoError;
 pub use gaussian_rbm::KIND_GAUSSIAN_RBM;
+pub use gmm_prior::{KIND_GMM_PRIOR, KIND_GMM_PRIOR_SUPERVISED};
 pub use lgm::{KIND_FACTOR_ANALYSIS, KIND_PPCA};
 pub use machine::KIND_MACHINE;
 
@@ -113,12 +116,14 @@ pub const KIND_POTTS: &str = "potts_ebm";
 /// `kind` of a [`BinaryRbm`] file.
 pub const KIND_RBM: &str = "binary_rbm";
 /// Every `kind` this crate reads.
-pub const KNOWN_KINDS: [&str; 7] = [
+pub const KNOWN_KINDS: [&str; 9] = [
     KIND_ISING,
     KIND_POTTS,
     KIND_RBM,
     KIND_GAUSSIAN_RBM,
     KIND_MACHINE,
+    KIND_GMM_PRIOR,
+    KIND_GMM_PRIOR_SUPERVISED,
     KIND_FACTOR_ANALYSIS,
     KIND_PPCA,
 ];
@@ -160,6 +165,10 @@ pub enum AnyModel {
     GaussianRbm(GaussianRbm),
     /// A `boltzmann_machine` file.
     Machine(BoltzmannMachine),
+    /// A `gmm_prior` file.
+    GmmPrior(GaussianMixturePrior),
+    /// A `gmm_prior_supervised` file.
+    SupervisedGmmPrior(SupervisedGaussianMixturePrior),
     /// A `factor_analysis` file.
     FactorAnalysis(FactorAnalysis),
     /// A `ppca` file.
@@ -175,6 +184,8 @@ impl AnyModel {
             AnyModel::Rbm(_) => KIND_RBM,
             AnyModel::GaussianRbm(_) => KIND_GAUSSIAN_RBM,
             AnyModel::Machine(_) => KIND_MACHINE,
+            AnyModel::GmmPrior(_) => KIND_GMM_PRIOR,
+            AnyModel::SupervisedGmmPrior(_) => KIND_GMM_PRIOR_SUPERVISED,
             AnyModel::FactorAnalysis(_) => KIND_FACTOR_ANALYSIS,
             AnyModel::Ppca(_) => KIND_PPCA,
         }
@@ -189,6 +200,9 @@ impl AnyModel {
             KIND_POTTS => PottsEBM::from_safetensors(bytes).map(AnyModel::Potts),
             KIND_GAUSSIAN_RBM => GaussianRbm::from_safetensors(bytes).map(AnyModel::GaussianRbm),
             KIND_MACHINE => BoltzmannMachine::from_safetensors(bytes).map(AnyModel::Machine),
+            KIND_GMM_PRIOR => GaussianMixturePrior::from_safetensors(bytes).map(AnyModel::GmmPrior),
+            KIND_GMM_PRIOR_SUPERVISED => SupervisedGaussianMixturePrior::from_safetensors(bytes)
+                .map(AnyModel::SupervisedGmmPrior),
             KIND_FACTOR_ANALYSIS => {
                 FactorAnalysis::from_safetensors(bytes).map(AnyModel::FactorAnalysis)
             }
@@ -210,6 +224,8 @@ impl AnyModel {
             AnyModel::Rbm(m) => m.save(path),
             AnyModel::GaussianRbm(m) => m.save(path),
             AnyModel::Machine(m) => m.save(path),
+            AnyModel::GmmPrior(m) => m.save(path),
+            AnyModel::SupervisedGmmPrior(m) => m.save(path),
             AnyModel::FactorAnalysis(m) => m.save(path),
             AnyModel::Ppca(m) => m.save(path),
         }

@@ -9,19 +9,24 @@
 //! - [`rbm`]: binary and Gaussian–Bernoulli RBMs: exact log-likelihood, AIS,
 //!   pseudo-likelihood, reconstruction, CD/PCD, mean-field and TAP2 free energies.
 //! - [`datasets`]: the UCI handwritten digits (8×8, 1,797 images) shipped in the repository.
+//! - [`dgd`]: multiDGD's Gaussian-mixture latent prior (MAP priors, Adam fitting, supervised mixture, representation layer).
 //! - [`machine`]: layered Boltzmann machines of binary, spin, Gaussian and categorical
 //!   units: energies, conditionals, lowering, paysage's sampling modes, CD/PCD gradients.
 //! - [`lgm`]: factor analysis and probabilistic PCA (linear Gaussian harmoniums, EM, whitening).
 //! - [`io`]: save/load of every model as documented safetensors files.
 
 pub mod datasets;
+pub mod dgd;
 pub mod expfam;
+pub mod harmonium;
+pub mod hmog;
 pub mod io;
 pub mod ising;
 pub mod lattice;
 pub mod lgm;
 pub mod linalg;
 pub mod machine;
+pub mod metrics;
 pub mod optim;
 pub mod rbm;
 pub mod samples;
