@@ -5,6 +5,7 @@
 // Index loops mirror the formulas they check.
 #![allow(clippy::needless_range_loop)]
 
+use blockgibbs_models::harmonium::Conjugated;
 use blockgibbs_models::lgm::{FactorAnalysis, LinearGaussianModel, NoiseType, Ppca, SampleMoments};
 use blockgibbs_models::linalg::{Cholesky, Mat};
 use blockgibbs_models::samples::Samples;
@@ -174,37 +175,31 @@ fn whitening_leaves_the_marginal_unchanged() {
 }
 
 #[test]
-fn natural_parameters_give_the_joint_density() {
+fn the_harmonium_has_the_joint_density_and_reads_back() {
     for noise in NOISES {
         let (d, k) = (5, 2);
         let model = random_model(31, d, k, noise);
-        let theta = model.natural_parameters().unwrap();
-        let psi = model.log_partition().unwrap();
+        let h = model.to_harmonium().unwrap();
+        let psi = h.log_partition().unwrap();
         let (mean, joint) = joint_gaussian(&model);
         let mut rng = ChaCha8Rng::seed_from_u64(32);
         for _ in 0..20 {
             let x: Vec<f64> = (0..d).map(|_| rng.random_range(-3.0..3.0)).collect();
             let z: Vec<f64> = (0..k).map(|_| rng.random_range(-3.0..3.0)).collect();
-            let mut dot = 0.0;
-            for i in 0..d {
-                dot += theta.observable_linear[i] * x[i]
-                    - 0.5 * theta.observable_precision[i] * x[i] * x[i];
-                for j in 0..k {
-                    dot += x[i] * theta.interaction[i * k + j] * z[j];
-                }
-            }
-            for i in 0..k {
-                dot += theta.latent_linear[i] * z[i];
-                for j in 0..k {
-                    dot -= 0.5 * z[i] * theta.latent_precision[i * k + j] * z[j];
-                }
-            }
+            let got = h.log_joint_unnormalised(&x, &z).unwrap() - psi;
             let xz: Vec<f64> = x.iter().chain(&z).copied().collect();
             let want = dense_log_density(&xz, &mean, &joint);
-            assert!((dot - psi - want).abs() < 1e-10, "{} vs {want}", dot - psi);
+            assert!((got - want).abs() < 1e-10, "{got} vs {want}");
         }
-        // Back from natural parameters: the same model.
-        let back = LinearGaussianModel::from_natural_parameters(noise, &theta).unwrap();
+        // The harmonium's prior is the model's, and reading it back gives the same model.
+        let (m, s) = h.latent().mean_covariance(&h.prior().unwrap()).unwrap();
+        for i in 0..k {
+            assert!((m[i] - model.prior_mean()[i]).abs() < 1e-10);
+            for j in 0..k {
+                assert!((s[(i, j)] - model.prior_covariance()[i * k + j]).abs() < 1e-10);
+            }
+        }
+        let back = LinearGaussianModel::from_harmonium(&h).unwrap();
         for (a, b) in [
             (back.mean(), model.mean()),
             (back.loadings(), model.loadings()),
@@ -214,58 +209,6 @@ fn natural_parameters_give_the_joint_density() {
         ] {
             for (u, v) in a.iter().zip(b) {
                 assert!((u - v).abs() < 1e-10 * v.abs().max(1.0), "{u} vs {v}");
-            }
-        }
-    }
-}
-
-#[test]
-fn conjugation_identity_holds_at_random_latents() {
-    // ψ_X(η, P) = Σ_i η_i² / (2 P_i) − ½ ln P_i + ½ ln 2π for a diagonal Gaussian.
-    let psi_x = |eta: &[f64], p: &[f64]| -> f64 {
-        eta.iter()
-            .zip(p)
-            .map(|(e, p)| e * e / (2.0 * p) - 0.5 * p.ln() + 0.5 * LN_2PI)
-            .sum()
-    };
-    for noise in NOISES {
-        let (d, k) = (6, 3);
-        let model = random_model(41, d, k, noise);
-        let theta = model.natural_parameters().unwrap();
-        let rho = model.conjugation_parameters().unwrap();
-        let base = psi_x(&theta.observable_linear, &theta.observable_precision);
-        let mut rng = ChaCha8Rng::seed_from_u64(42);
-        for _ in 0..20 {
-            let z: Vec<f64> = (0..k).map(|_| rng.random_range(-4.0..4.0)).collect();
-            let eta: Vec<f64> = (0..d)
-                .map(|i| {
-                    theta.observable_linear[i]
-                        + (0..k)
-                            .map(|j| theta.interaction[i * k + j] * z[j])
-                            .sum::<f64>()
-                })
-                .collect();
-            let lhs = psi_x(&eta, &theta.observable_precision) - base;
-            let mut rhs: f64 = rho.linear.iter().zip(&z).map(|(r, z)| r * z).sum();
-            for i in 0..k {
-                for j in 0..k {
-                    rhs -= 0.5 * z[i] * rho.precision[i * k + j] * z[j];
-                }
-            }
-            assert!(
-                (lhs - rhs).abs() < 1e-9 * lhs.abs().max(1.0),
-                "{lhs} vs {rhs}"
-            );
-        }
-        // The prior is the latent natural parameters plus ρ.
-        let s = Mat::from_fn(k, k, |i, j| model.prior_covariance()[i * k + j]);
-        let s_inv = Cholesky::new(s.as_ref(), "S").unwrap().inverse();
-        for i in 0..k {
-            let prior_linear: f64 = (0..k).map(|j| s_inv[(i, j)] * model.prior_mean()[j]).sum();
-            assert!((theta.latent_linear[i] + rho.linear[i] - prior_linear).abs() < 1e-10);
-            for j in 0..k {
-                let p = theta.latent_precision[i * k + j] + rho.precision[i * k + j];
-                assert!((p - s_inv[(i, j)]).abs() < 1e-10);
             }
         }
     }

@@ -1,9 +1,11 @@
 //! Every invalid input to the linear Gaussian models returns a typed error naming the field,
 //! index or row at fault — never a panic and never NaN.
 
+use blockgibbs_models::expfam::{CovarianceType, Gaussian};
+use blockgibbs_models::harmonium::{Coupling, Harmonium, HarmoniumError};
 use blockgibbs_models::lgm::{
-    FactorAnalysis, FitOptions, Init, LgmError, LgmMeanStatistics, LgmNaturalParameters,
-    LinearGaussianModel, NoiseType, Ppca, SampleMoments,
+    FactorAnalysis, FitOptions, Init, LgmError, LgmMeanStatistics, LinearGaussianModel, NoiseType,
+    Ppca, SampleMoments,
 };
 use blockgibbs_models::linalg::LinalgError;
 use blockgibbs_models::samples::{DataError, Samples};
@@ -326,34 +328,32 @@ fn fit_errors() {
 #[test]
 fn parameter_map_errors() {
     let model = random_model(6, 4, 2, NoiseType::Diagonal);
-    let theta = model.natural_parameters().unwrap();
-    // A latent precision too small for the interaction: the prior would not normalise.
-    let mut bad = theta.clone();
-    bad.latent_precision = vec![1e-3, 0.0, 0.0, 1e-3];
+    let h = model.to_harmonium().unwrap();
+    // A latent bias whose precision is too small for the interaction: no normalisable prior.
+    let mut latent = h.latent_bias().to_vec();
+    latent[2..].iter_mut().for_each(|v| *v = -1e-4);
+    let improper = Harmonium::new(
+        *h.observable(),
+        *h.latent(),
+        h.couplings(),
+        h.observable_bias().to_vec(),
+        latent,
+        h.interaction().to_vec(),
+    )
+    .unwrap();
+    assert!(LinearGaussianModel::from_harmonium(&improper).is_err());
+    // Full observable noise is not a factor analysis or PPCA model.
+    let full = Harmonium::initialize(
+        Gaussian::new(4, CovarianceType::Full).unwrap(),
+        Gaussian::new(2, CovarianceType::Full).unwrap(),
+        (Coupling::Location, Coupling::Location),
+        0.1,
+        1,
+    )
+    .unwrap();
     assert!(matches!(
-        LinearGaussianModel::from_natural_parameters(NoiseType::Diagonal, &bad),
-        Err(LgmError::Linalg(LinalgError::NotPositiveDefinite { .. }))
-    ));
-    let mut bad = theta.clone();
-    bad.observable_precision[3] = -2.0;
-    assert_eq!(
-        LinearGaussianModel::from_natural_parameters(NoiseType::Diagonal, &bad).unwrap_err(),
-        LgmError::NotPositive {
-            field: "observable_precision",
-            index: 3,
-            value: -2.0
-        }
-    );
-    let short = LgmNaturalParameters {
-        interaction: vec![0.0; 3],
-        ..theta
-    };
-    assert!(matches!(
-        LinearGaussianModel::from_natural_parameters(NoiseType::Diagonal, &short),
-        Err(LgmError::Shape {
-            field: "interaction",
-            ..
-        })
+        LinearGaussianModel::from_harmonium(&full),
+        Err(LgmError::Harmonium(HarmoniumError::Unsupported { .. }))
     ));
     let stats = model.mean_statistics().unwrap();
     let singular = LgmMeanStatistics {
@@ -403,9 +403,8 @@ fn extreme_parameters_are_errors_not_nan() {
         huge.score_samples(&x).map(|_| ()),
         huge.transform(&x).map(|_| ()),
         huge.posterior_covariance().map(|_| ()),
-        huge.natural_parameters().map(|_| ()),
+        huge.to_harmonium().map(|_| ()),
         huge.marginal_covariance().map(|_| ()),
-        huge.conjugation_parameters().map(|_| ()),
         huge.mean_statistics().map(|_| ()),
         huge.clone()
             .with_prior(vec![1e200], vec![1.0])

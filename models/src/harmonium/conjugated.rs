@@ -303,30 +303,7 @@ impl AnalyticEm for Harmonium<Gaussian, Gaussian> {
         let explained = &a * c.transpose();
         let residual = Mat::from_fn(d, d, |i, j| cov_x[(i, j)] - explained[(i, j)]);
         let residual = restrict(ox.covariance_type(), residual);
-        let residual_factor = Cholesky::new(residual.as_ref(), "the residual covariance")?;
-        let precision = residual_factor.inverse();
-        let observable_bias = ox.natural_from_mean_precision(&mu, precision.as_ref())?;
-        let theta = &precision * &a;
-        let interaction = crate::linalg::to_rows(theta.as_ref());
-        let placeholder = Harmonium::new(
-            ox,
-            lz,
-            self.couplings(),
-            observable_bias.clone(),
-            vec![0.0; dzs],
-            interaction.clone(),
-        )?;
-        let rho = placeholder.conjugation_parameters()?;
-        let prior = lz.natural_from_mean_covariance(&m, s.as_ref())?;
-        let latent_bias = prior.iter().zip(&rho).map(|(p, r)| p - r).collect();
-        Harmonium::new(
-            ox,
-            lz,
-            self.couplings(),
-            observable_bias,
-            latent_bias,
-            interaction,
-        )
+        Harmonium::linear_gaussian(ox, &mu, a.as_ref(), residual.as_ref(), &m, s.as_ref())
     }
 }
 

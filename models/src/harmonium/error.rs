@@ -9,7 +9,7 @@ use crate::linalg::LinalgError;
 use crate::samples::DataError;
 
 /// Everything that can go wrong with a harmonium; each variant names what is at fault.
-#[derive(Debug, Clone, Error)]
+#[derive(Debug, Clone, PartialEq, Error)]
 pub enum HarmoniumError {
     /// A family computation failed (a parameter outside the domain, a value outside the
     /// support, a wrong length).

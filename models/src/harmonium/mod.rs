@@ -19,6 +19,7 @@
 pub mod conjugated;
 mod error;
 pub mod gibbs;
+mod linear_gaussian;
 pub mod lower;
 mod mixture;
 pub(crate) mod polynomial;
@@ -26,6 +27,7 @@ pub(crate) mod polynomial;
 pub use conjugated::{AnalyticEm, Conjugated};
 pub use error::HarmoniumError;
 pub use gibbs::HarmoniumSampler;
+pub use linear_gaussian::LinearGaussianParts;
 pub use lower::{LoweredHarmonium, Order};
 
 use rand::SeedableRng;

@@ -110,4 +110,11 @@ pub enum LgmError {
     /// positive definite); the inner error names the matrix.
     #[error(transparent)]
     Linalg(#[from] LinalgError),
+    /// The harmonium view failed (an observable family that is not diagonal or isotropic,
+    /// or a prior that does not normalise).
+    #[error(transparent)]
+    Harmonium(#[from] crate::harmonium::HarmoniumError),
+    /// A family computation failed.
+    #[error(transparent)]
+    Family(#[from] crate::expfam::ExpFamError),
 }

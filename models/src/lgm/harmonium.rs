@@ -1,50 +1,26 @@
-//! The exponential-family view of a linear Gaussian model: natural parameters of the joint
-//! harmonium, its log partition and conjugation parameters, and the mean ↔ natural maps
-//! (the M-step of EM is [`LinearGaussianModel::from_mean_statistics`]).
+//! The exponential-family view of a linear Gaussian model: the joint as the crate's generic
+//! [`Harmonium`] (natural parameters, conjugation, log partition), and the centred mean
+//! statistics with their maximum-likelihood map back to parameters (the M-step of EM,
+//! [`LinearGaussianModel::from_mean_statistics`], which floors the noise variances).
 
 use faer::Mat;
 
 use super::model::{check_finite, check_latent_dim, check_len, finite_or_overflow};
 use super::{LgmError, LinearGaussianModel, NoiseType};
+use crate::expfam::{CovarianceType, Gaussian};
+use crate::harmonium::{Harmonium, HarmoniumError};
 use crate::linalg::{self, Cholesky};
 
-use super::density::LN_2PI;
-
-/// Natural parameters of the joint `p(x, z)` written as a harmonium,
-///
-/// ```text
-/// log p(x, z) = θ_x·x − ½ Σ_i P_x,i x_i² + θ_z·z − ½ zᵀ P_z z + xᵀ Θ z − ψ,
-/// ```
-///
-/// with a Gaussian observable of diagonal (or isotropic) precision `P_x = D⁻¹`, a Gaussian
-/// latent, and an interaction `Θ = D⁻¹ A` on the first moments only. In the usual
-/// `(η₁, η₂)` form of a Gaussian the second natural parameter is `−½ P`; the precisions
-/// are stored here because they are what users reason about. The latent terms are *not*
-/// the prior: the prior is `(θ_z, P_z) + ρ` with the [`ConjugationParameters`] `ρ`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LgmNaturalParameters {
-    /// `θ_x = D⁻¹ μ`, length `d`.
-    pub observable_linear: Vec<f64>,
-    /// `P_x = D⁻¹`, the diagonal, length `d` (all equal for isotropic noise).
-    pub observable_precision: Vec<f64>,
-    /// `Θ = D⁻¹ A`, `d × k` row-major.
-    pub interaction: Vec<f64>,
-    /// `θ_z = S⁻¹ m − Aᵀ D⁻¹ μ`, length `k`.
-    pub latent_linear: Vec<f64>,
-    /// `P_z = S⁻¹ + Aᵀ D⁻¹ A`, `k × k` row-major: also the precision of every posterior
-    /// `p(z | x)`, whose linear term is `θ_z + Θᵀ x`.
-    pub latent_precision: Vec<f64>,
-}
-
-/// The conjugation parameters `ρ` of the harmonium: the observable log partition satisfies
-/// `ψ_X(θ_x + Θ z, P_x) = ψ_X(θ_x, P_x) + ρ_linear·z − ½ zᵀ ρ_precision z` for every `z`,
-/// so the prior over `z` has natural parameters `(θ_z + ρ_linear, P_z + ρ_precision)`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ConjugationParameters {
-    /// `Aᵀ D⁻¹ μ`, length `k`.
-    pub linear: Vec<f64>,
-    /// `−Aᵀ D⁻¹ A`, `k × k` row-major.
-    pub precision: Vec<f64>,
+/// A harmonium construction error, as an overflow when the parameters were finite but their
+/// natural form is not (loadings of 1e200 over noise of 1e-200).
+fn overflow_or(e: HarmoniumError) -> LgmError {
+    match e {
+        HarmoniumError::Family(crate::expfam::ExpFamError::NonFinite { .. })
+        | HarmoniumError::Linalg(linalg::LinalgError::NonFinite { .. }) => LgmError::Overflow {
+            what: "natural parameters",
+        },
+        other => LgmError::Harmonium(other),
+    }
 }
 
 /// The mean parameters of the joint, `E[s(x, z)]` for the harmonium's sufficient statistic
@@ -70,150 +46,63 @@ pub struct LgmMeanStatistics {
 }
 
 impl LinearGaussianModel {
-    /// The natural parameters of the joint `p(x, z)` (see [`LgmNaturalParameters`]).
-    pub fn natural_parameters(&self) -> Result<LgmNaturalParameters, LgmError> {
-        let (d, k) = (self.observable_dim(), self.latent_dim());
-        let precision: Vec<f64> = self.noise_variance().iter().map(|v| 1.0 / v).collect();
-        let interaction: Vec<f64> = (0..d * k)
-            .map(|i| self.loadings()[i] * precision[i / k])
-            .collect();
-        let rho = self.conjugation_parameters()?;
-        let prior_precision =
-            Cholesky::new(self.prior_cov_mat().as_ref(), "prior covariance")?.inverse();
-        let prior_linear = mat_vec(&prior_precision, self.prior_mean());
-        let out = LgmNaturalParameters {
-            observable_linear: self
-                .mean()
-                .iter()
-                .zip(&precision)
-                .map(|(m, p)| m * p)
-                .collect(),
-            observable_precision: precision,
-            interaction,
-            latent_linear: prior_linear
-                .iter()
-                .zip(&rho.linear)
-                .map(|(a, b)| a - b)
-                .collect(),
-            latent_precision: (0..k * k)
-                .map(|i| prior_precision[(i / k, i % k)] - rho.precision[i])
-                .collect(),
-        };
-        for (field, values) in [
-            ("observable_precision", &out.observable_precision),
-            ("interaction", &out.interaction),
-            ("latent_precision", &out.latent_precision),
-        ] {
-            check_finite(field, values).map_err(|_| LgmError::Overflow { what: field })?;
-        }
-        Ok(out)
-    }
-
-    /// The model with natural parameters `theta` (the inverse of
-    /// [`Self::natural_parameters`]): `D = P_x⁻¹`, `μ = D θ_x`, `A = D Θ`, prior precision
-    /// `S⁻¹ = P_z − Θᵀ D Θ` (must be positive definite: otherwise the joint is not
-    /// normalisable) and `m = S (θ_z + Θᵀ μ)`.
-    pub fn from_natural_parameters(
-        noise_type: NoiseType,
-        theta: &LgmNaturalParameters,
-    ) -> Result<LinearGaussianModel, LgmError> {
-        let d = theta.observable_linear.len();
-        let k = theta.latent_linear.len();
-        check_latent_dim(k, d)?;
-        check_len("observable_precision", &theta.observable_precision, d)?;
-        check_len("interaction", &theta.interaction, d * k)?;
-        check_len("latent_precision", &theta.latent_precision, k * k)?;
-        for (field, values) in [
-            ("observable_linear", &theta.observable_linear),
-            ("observable_precision", &theta.observable_precision),
-            ("interaction", &theta.interaction),
-            ("latent_linear", &theta.latent_linear),
-            ("latent_precision", &theta.latent_precision),
-        ] {
-            check_finite(field, values)?;
-        }
-        if let Some(index) = theta.observable_precision.iter().position(|&p| p <= 0.0) {
-            return Err(LgmError::NotPositive {
-                field: "observable_precision",
-                index,
-                value: theta.observable_precision[index],
-            });
-        }
-        let noise: Vec<f64> = theta.observable_precision.iter().map(|p| 1.0 / p).collect();
-        let mean: Vec<f64> = theta
-            .observable_linear
-            .iter()
-            .zip(&noise)
-            .map(|(t, v)| t * v)
-            .collect();
-        let loadings: Vec<f64> = (0..d * k)
-            .map(|i| theta.interaction[i] * noise[i / k])
-            .collect();
-        let big_theta = Mat::from_fn(d, k, |i, j| theta.interaction[i * k + j]);
-        let scaled = Mat::from_fn(d, k, |i, j| big_theta[(i, j)] * noise[i]);
-        let correction = big_theta.transpose() * &scaled;
-        let prior_precision = Mat::from_fn(k, k, |i, j| {
-            theta.latent_precision[i * k + j] - correction[(i, j)]
+    /// The model as a harmonium of the crate's exponential families — a Gaussian
+    /// observable of the noise's covariance type coupled through `x` to a full-covariance
+    /// Gaussian latent through `z` — with the same joint density. Its natural parameters,
+    /// conjugation parameters, log partition and engine lowering are the harmonium's.
+    pub fn to_harmonium(&self) -> Result<Harmonium<Gaussian, Gaussian>, LgmError> {
+        let d = self.observable_dim();
+        let observable = Gaussian::new(d, self.noise_type().covariance_type())?;
+        let noise = Mat::from_fn(d, d, |i, j| {
+            if i == j {
+                self.noise_variance()[i]
+            } else {
+                0.0
+            }
         });
-        let prior_precision = Cholesky::new(
-            linalg::symmetrize(prior_precision.as_ref()).as_ref(),
-            "prior precision P_z − Θᵀ D Θ",
-        )?;
-        let prior_cov = linalg::symmetrize(prior_precision.inverse().as_ref());
-        let shifted: Vec<f64> = (0..k)
-            .map(|j| {
-                theta.latent_linear[j] + (0..d).map(|i| big_theta[(i, j)] * mean[i]).sum::<f64>()
-            })
-            .collect();
-        let prior_mean = mat_vec(&prior_cov, &shifted);
-        LinearGaussianModel::new(noise_type, mean, loadings, k, noise)?
-            .with_prior(prior_mean, linalg::to_rows(prior_cov.as_ref()))
+        let h = Harmonium::linear_gaussian(
+            observable,
+            self.mean(),
+            self.loadings_mat().as_ref(),
+            noise.as_ref(),
+            self.prior_mean(),
+            self.prior_cov_mat().as_ref(),
+        )
+        .map_err(overflow_or)?;
+        Ok(h)
     }
 
-    /// The conjugation parameters `ρ` (see [`ConjugationParameters`]).
-    pub fn conjugation_parameters(&self) -> Result<ConjugationParameters, LgmError> {
-        let (d, k) = (self.observable_dim(), self.latent_dim());
-        let a = self.loadings_mat();
-        let noise = self.noise_variance();
-        let scaled = Mat::from_fn(d, k, |i, j| a[(i, j)] / noise[i]);
-        let quadratic = a.transpose() * &scaled;
-        let linear = (0..k)
-            .map(|j| (0..d).map(|i| scaled[(i, j)] * self.mean()[i]).sum())
-            .collect();
-        let precision = (0..k * k).map(|i| -quadratic[(i / k, i % k)]).collect();
-        Ok(ConjugationParameters {
-            linear: finite_or_overflow(linear, "conjugation parameters")?,
-            precision: finite_or_overflow(precision, "conjugation parameters")?,
-        })
-    }
-
-    /// The log partition `ψ` of the joint in [`LgmNaturalParameters`] form (Lebesgue base
-    /// measure): `½ (μᵀ D⁻¹ μ + log det 2πD + mᵀ S⁻¹ m + log det 2πS)`, which equals
-    /// `ψ_Z(θ_z + ρ) + ψ_X(θ_x)` of the conjugated harmonium.
-    pub fn log_partition(&self) -> Result<f64, LgmError> {
-        let (d, k) = (self.observable_dim(), self.latent_dim());
-        let prior = Cholesky::new(self.prior_cov_mat().as_ref(), "prior covariance")?;
-        let solved = prior.solve_vec(self.prior_mean());
-        let prior_quad: f64 = solved
-            .iter()
-            .zip(self.prior_mean())
-            .map(|(a, b)| a * b)
-            .sum();
-        let obs_quad: f64 = self
-            .mean()
-            .iter()
-            .zip(self.noise_variance())
-            .map(|(m, v)| m * m / v)
-            .sum();
-        let obs_log_det: f64 = self.noise_variance().iter().map(|v| v.ln()).sum();
-        let out =
-            0.5 * (obs_quad + obs_log_det + prior_quad + prior.log_det() + (d + k) as f64 * LN_2PI);
-        if !out.is_finite() {
-            return Err(LgmError::Overflow {
-                what: "log partition",
-            });
-        }
-        Ok(out)
+    /// The model with the joint density of a linear Gaussian harmonium (the inverse of
+    /// [`Self::to_harmonium`]); the observable must have diagonal or isotropic covariance
+    /// and the prior must be normalisable.
+    pub fn from_harmonium(
+        h: &Harmonium<Gaussian, Gaussian>,
+    ) -> Result<LinearGaussianModel, LgmError> {
+        let noise_type = match h.observable().covariance_type() {
+            CovarianceType::Diagonal => NoiseType::Diagonal,
+            CovarianceType::Isotropic => NoiseType::Isotropic,
+            other => {
+                return Err(LgmError::Harmonium(HarmoniumError::Unsupported {
+                    operation: "reading a linear Gaussian model",
+                    reason: format!("the observable noise is {other}, not diagonal or isotropic"),
+                }));
+            }
+        };
+        let parts = h.linear_gaussian_parts()?;
+        let d = parts.mean.len();
+        let k = parts.loadings.ncols();
+        let noise = (0..d).map(|i| parts.noise[(i, i)]).collect();
+        LinearGaussianModel::new(
+            noise_type,
+            parts.mean,
+            linalg::to_rows(parts.loadings.as_ref()),
+            k,
+            noise,
+        )?
+        .with_prior(
+            parts.prior_mean,
+            linalg::to_rows(parts.prior_covariance.as_ref()),
+        )
     }
 
     /// The mean parameters of the model's own joint (see [`LgmMeanStatistics`]):
@@ -308,11 +197,4 @@ impl LinearGaussianModel {
             linalg::to_rows(latent_cov.as_ref()),
         )
     }
-}
-
-/// `M v` for a square faer matrix.
-fn mat_vec(m: &Mat<f64>, v: &[f64]) -> Vec<f64> {
-    (0..m.nrows())
-        .map(|i| (0..m.ncols()).map(|j| m[(i, j)] * v[j]).sum())
-        .collect()
 }

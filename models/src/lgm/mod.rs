@@ -28,12 +28,12 @@
 //! θ_x = D⁻¹ μ,  P_x = D⁻¹,  Θ = D⁻¹ A,  θ_z = S⁻¹ m − Aᵀ D⁻¹ μ,  P_z = S⁻¹ + Aᵀ D⁻¹ A
 //! ```
 //!
-//! ([`LgmNaturalParameters`], [`LinearGaussianModel::log_partition`]). It is conjugated:
-//! the observable log partition at `θ_x + Θ z` is affine-quadratic in `z` with the
-//! [`ConjugationParameters`] `ρ = (Aᵀ D⁻¹ μ, −Aᵀ D⁻¹ A)`, so the prior is `(θ_z, P_z) + ρ`
-//! and every posterior is `(θ_z + Θᵀ x, P_z)`. The mean parameters of the joint are
-//! [`LgmMeanStatistics`]; the maximum-likelihood map from them back to parameters
-//! ([`LinearGaussianModel::from_mean_statistics`]) is the M-step.
+//! [`LinearGaussianModel::to_harmonium`] gives exactly this as the crate's generic
+//! [`crate::harmonium::Harmonium`] (whose conjugation parameters
+//! `ρ = (Aᵀ D⁻¹ μ, −Aᵀ D⁻¹ A)` make the prior `(θ_z, P_z) + ρ` and every posterior
+//! `(θ_z + Θᵀ x, P_z)`), and [`LinearGaussianModel::from_harmonium`] reads one back. The mean
+//! parameters of the joint are [`LgmMeanStatistics`]; the maximum-likelihood map from them
+//! back to parameters ([`LinearGaussianModel::from_mean_statistics`]) is the M-step.
 //!
 //! # Fitting
 //!
@@ -68,7 +68,7 @@ pub use em::{
 };
 pub use error::LgmError;
 pub use front::{FactorAnalysis, Ppca};
-pub use harmonium::{ConjugationParameters, LgmMeanStatistics, LgmNaturalParameters};
+pub use harmonium::LgmMeanStatistics;
 pub use init::Init;
 pub use model::LinearGaussianModel;
 
