@@ -3,11 +3,14 @@
 //! categorical-gated Gaussian means and precisions — reproduce the analytic joint (5σ with
 //! standard errors from independent chains).
 
+mod harmonium_support;
+
 use blockgibbs_models::dgd::{CovarianceType, GaussianMixturePrior, GmmPriorConfig};
 use blockgibbs_models::harmonium::{Conjugated, HarmoniumSampler, Order};
 use blockgibbs_models::samples::Samples;
 use blockgibbs_models::training::SamplingOptions;
 use blockgibbs_runtime::{SampleCollector, SamplingSchedule};
+use harmonium_support::{assert_within, chain_mean_se};
 
 fn prior(ty: CovarianceType, seed: u64) -> GaussianMixturePrior {
     let mut config = GmmPriorConfig::new(3, 2);
@@ -74,17 +77,6 @@ fn engine_gibbs_reproduces_the_analytic_joint() {
         ("P(c = 1)", weights[1], |r| (r[2] == 1.0) as u8 as f64),
     ];
     for (label, want, f) in checks {
-        let per_chain: Vec<f64> = (0..chains)
-            .map(|c| {
-                (0..samples as usize)
-                    .map(|t| f(collector.row(t, c)))
-                    .sum::<f64>()
-                    / samples as f64
-            })
-            .collect();
-        let m = per_chain.iter().sum::<f64>() / chains as f64;
-        let v = per_chain.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (chains - 1) as f64;
-        let se = (v / chains as f64).sqrt();
-        assert!((m - want).abs() < 5.0 * se, "{label}: {m} ± {se} vs {want}");
+        assert_within(label, chain_mean_se(&collector, f), want);
     }
 }

@@ -12,7 +12,10 @@ use blockgibbs_models::harmonium::{Conjugated, Coupling, Harmonium, HarmoniumSam
 use blockgibbs_models::samples::Samples;
 use blockgibbs_models::training::SamplingOptions;
 use blockgibbs_runtime::{SampleCollector, SamplingSchedule};
-use harmonium_support::{discrete_support, gaussian_boltzmann, gaussian_mixture, linear_gaussian};
+use harmonium_support::{
+    assert_within, chain_mean_se, discrete_support, gaussian_boltzmann, gaussian_mixture,
+    linear_gaussian,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -150,32 +153,12 @@ fn chain_estimates<X: ExponentialFamily, Z: ExponentialFamily>(
     funcs
         .iter()
         .map(|f| {
-            let per_chain: Vec<f64> = (0..chains)
-                .map(|c| {
-                    (0..samples as usize)
-                        .map(|t| {
-                            let row: Vec<f64> =
-                                collector.row(t, c).iter().map(|&v| v as f64).collect();
-                            f(&row[..dx], &row[dx..])
-                        })
-                        .sum::<f64>()
-                        / samples as f64
-                })
-                .collect();
-            let m = per_chain.iter().sum::<f64>() / chains as f64;
-            let v = per_chain.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (chains - 1) as f64;
-            (m, (v / chains as f64).sqrt())
+            chain_mean_se(&collector, |row| {
+                let row: Vec<f64> = row.iter().map(|&v| v as f64).collect();
+                f(&row[..dx], &row[dx..])
+            })
         })
         .collect()
-}
-
-fn assert_within(label: &str, got: (f64, f64), want: f64) {
-    let (m, se) = got;
-    assert!(
-        (m - want).abs() < 5.0 * se + 1e-12,
-        "{label}: {m} ± {se} vs exact {want} ({:.1}σ)",
-        (m - want).abs() / se
-    );
 }
 
 #[test]

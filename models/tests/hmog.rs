@@ -14,7 +14,7 @@ use blockgibbs_models::metrics::adjusted_rand_index;
 use blockgibbs_models::samples::Samples;
 use blockgibbs_models::training::SamplingOptions;
 use blockgibbs_runtime::{SampleCollector, SamplingSchedule};
-use harmonium_support::log_sum_exp;
+use harmonium_support::{assert_within, chain_mean_se, log_sum_exp};
 
 fn rel_close(a: f64, b: f64, tol: f64) -> bool {
     (a - b).abs() <= tol * (1.0 + a.abs().max(b.abs()))
@@ -301,18 +301,7 @@ fn samples_from_the_prior_and_the_engine_match_exact_moments() {
         ),
     ];
     for (label, want, f) in checks {
-        let per_chain: Vec<f64> = (0..chains)
-            .map(|c| {
-                (0..samples as usize)
-                    .map(|t| f(collector.row(t, c)))
-                    .sum::<f64>()
-                    / samples as f64
-            })
-            .collect();
-        let m = per_chain.iter().sum::<f64>() / chains as f64;
-        let v = per_chain.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (chains - 1) as f64;
-        let se = (v / chains as f64).sqrt();
-        assert!((m - want).abs() < 5.0 * se, "{label}: {m} ± {se} vs {want}");
+        assert_within(label, chain_mean_se(&collector, f), want);
     }
 }
 

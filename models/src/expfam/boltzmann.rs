@@ -10,7 +10,8 @@ use faer::Mat;
 use rand::RngCore;
 
 use super::{
-    ExpFamError, ExponentialFamily, Monomial, Polynomial, check_vector, dot, log_sum_exp, uniform,
+    ExpFamError, ExponentialFamily, Monomial, Polynomial, check_two_state, check_units,
+    check_vector, dot, log_sum_exp, uniform,
 };
 use crate::linalg::Cholesky;
 
@@ -28,13 +29,7 @@ pub struct Boltzmann {
 impl Boltzmann {
     /// `1 ≤ units ≤` [`MAX_BOLTZMANN_UNITS`] units.
     pub fn new(units: usize) -> Result<Boltzmann, ExpFamError> {
-        if units == 0 {
-            return Err(ExpFamError::Shape {
-                field: "units",
-                expected: 1,
-                found: 0,
-            });
-        }
+        check_units(units)?;
         if units > MAX_BOLTZMANN_UNITS {
             return Err(ExpFamError::TooLarge {
                 family: "Boltzmann",
@@ -125,15 +120,7 @@ impl ExponentialFamily for Boltzmann {
         NodeKind::Binary
     }
     fn check_point(&self, x: &[f64]) -> Result<(), ExpFamError> {
-        check_vector("x", x, self.units)?;
-        match x.iter().position(|&v| v != 0.0 && v != 1.0) {
-            Some(index) => Err(ExpFamError::OutsideSupport {
-                family: self.name(),
-                index,
-                value: x[index],
-            }),
-            None => Ok(()),
-        }
+        check_two_state(self.name(), x, self.units, [0.0, 1.0])
     }
     fn sufficient_statistic_into(&self, x: &[f64], out: &mut [f64]) {
         let n = self.units;

@@ -5,7 +5,8 @@ use blockgibbs_ir::NodeKind;
 use rand::RngCore;
 
 use super::{
-    ExpFamError, ExponentialFamily, Monomial, Polynomial, check_vector, log_sum_exp, uniform,
+    ExpFamError, ExponentialFamily, Monomial, Polynomial, check_two_state, check_units,
+    check_vector, log_sum_exp, uniform,
 };
 
 /// `log(1 + e^t)` without overflow.
@@ -78,13 +79,7 @@ pub struct Bernoulli {
 impl Bernoulli {
     /// `units ≥ 1` binary units.
     pub fn new(units: usize) -> Result<Bernoulli, ExpFamError> {
-        if units == 0 {
-            return Err(ExpFamError::Shape {
-                field: "units",
-                expected: 1,
-                found: 0,
-            });
-        }
+        check_units(units)?;
         Ok(Bernoulli { units })
     }
 }
@@ -106,15 +101,7 @@ impl ExponentialFamily for Bernoulli {
         NodeKind::Binary
     }
     fn check_point(&self, x: &[f64]) -> Result<(), ExpFamError> {
-        check_vector("x", x, self.units)?;
-        match x.iter().position(|&v| v != 0.0 && v != 1.0) {
-            Some(index) => Err(ExpFamError::OutsideSupport {
-                family: self.name(),
-                index,
-                value: x[index],
-            }),
-            None => Ok(()),
-        }
+        check_two_state(self.name(), x, self.units, [0.0, 1.0])
     }
     fn sufficient_statistic_into(&self, x: &[f64], out: &mut [f64]) {
         out.copy_from_slice(x);
@@ -165,13 +152,7 @@ pub struct Spin {
 impl Spin {
     /// `units ≥ 1` spins.
     pub fn new(units: usize) -> Result<Spin, ExpFamError> {
-        if units == 0 {
-            return Err(ExpFamError::Shape {
-                field: "units",
-                expected: 1,
-                found: 0,
-            });
-        }
+        check_units(units)?;
         Ok(Spin { units })
     }
 }
@@ -193,15 +174,7 @@ impl ExponentialFamily for Spin {
         NodeKind::Spin
     }
     fn check_point(&self, x: &[f64]) -> Result<(), ExpFamError> {
-        check_vector("x", x, self.units)?;
-        match x.iter().position(|&v| v != 1.0 && v != -1.0) {
-            Some(index) => Err(ExpFamError::OutsideSupport {
-                family: self.name(),
-                index,
-                value: x[index],
-            }),
-            None => Ok(()),
-        }
+        check_two_state(self.name(), x, self.units, [-1.0, 1.0])
     }
     fn sufficient_statistic_into(&self, x: &[f64], out: &mut [f64]) {
         out.copy_from_slice(x);

@@ -337,6 +337,36 @@ pub(crate) fn check_vector(
     Ok(())
 }
 
+/// Errors unless a group has at least one unit.
+pub(crate) fn check_units(units: usize) -> Result<(), ExpFamError> {
+    if units == 0 {
+        return Err(ExpFamError::Shape {
+            field: "units",
+            expected: 1,
+            found: 0,
+        });
+    }
+    Ok(())
+}
+
+/// Errors unless `x` holds `units` values, each one of the two `values` of a unit.
+pub(crate) fn check_two_state(
+    family: &'static str,
+    x: &[f64],
+    units: usize,
+    values: [f64; 2],
+) -> Result<(), ExpFamError> {
+    check_vector("x", x, units)?;
+    match x.iter().position(|v| !values.contains(v)) {
+        Some(index) => Err(ExpFamError::OutsideSupport {
+            family,
+            index,
+            value: x[index],
+        }),
+        None => Ok(()),
+    }
+}
+
 /// `log Σ exp(v)`, stable; `−∞` for an empty slice.
 pub(crate) fn log_sum_exp(v: &[f64]) -> f64 {
     let m = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);

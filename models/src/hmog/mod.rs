@@ -154,14 +154,7 @@ impl Hmog {
     /// All parameters as one vector `[θ_X, Θ_XY, θ_Y, Θ_YZ, θ_Z]` (the variant's own
     /// coordinates: what gradient training updates).
     pub fn params(&self) -> Vec<f64> {
-        [
-            &self.observable_bias[..],
-            &self.interaction,
-            &self.latent_bias,
-            &self.mixture_interaction,
-            &self.category_bias,
-        ]
-        .concat()
+        self.parts().concat()
     }
 
     /// The parameters by part.

@@ -146,3 +146,27 @@ pub fn linear_gaussian(
     )
     .unwrap()
 }
+
+/// Each chain's average of `f` over the recorded observations, reduced to the mean over
+/// chains and its standard error across the (independent) chains.
+pub fn chain_mean_se(
+    collector: &blockgibbs_runtime::SampleCollector,
+    f: impl Fn(&[f32]) -> f64,
+) -> (f64, f64) {
+    let [samples, chains, _] = collector.shape();
+    let per_chain: Vec<f64> = (0..chains)
+        .map(|c| (0..samples).map(|t| f(collector.row(t, c))).sum::<f64>() / samples as f64)
+        .collect();
+    let m = per_chain.iter().sum::<f64>() / chains as f64;
+    let v = per_chain.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (chains - 1) as f64;
+    (m, (v / chains as f64).sqrt())
+}
+
+/// Asserts that an estimate `(mean, standard error)` is within 5 standard errors of `want`.
+pub fn assert_within(label: &str, (m, se): (f64, f64), want: f64) {
+    assert!(
+        (m - want).abs() < 5.0 * se + 1e-12,
+        "{label}: {m} ± {se} vs exact {want} ({:.1}σ)",
+        (m - want).abs() / se
+    );
+}
