@@ -62,6 +62,7 @@ pub enum Command {
     Fit(FitArgs),
     /// Score a data matrix under a saved model: print the average log-likelihood as one
     /// JSON line and write per-sample log p(x) (and the model's assignments) as .npy.
+    #[command(after_long_help = score::FILES_HELP)]
     Score(ScoreArgs),
 }
 
@@ -115,7 +116,7 @@ pub enum CliError {
     #[error(transparent)]
     Output(Box<OutputError>),
     /// The command line cannot run as given (exit status 2).
-    #[error("{0}\n(see `blockgibbs help fit`)")]
+    #[error(transparent)]
     Usage(Box<UsageError>),
     /// A data file is unreadable or holds bad values.
     #[error(transparent)]

@@ -131,7 +131,10 @@ impl FitOptions {
 #[derive(Debug, Error)]
 pub enum UsageError {
     /// An option the kind does not read.
-    #[error("{} does not apply to `fit {kind}`{hint}", option.flag())]
+    #[error(
+        "{} does not apply to `fit {kind}`{hint}\n(`blockgibbs help fit` lists the options of each kind)",
+        option.flag()
+    )]
     NotApplicable {
         /// The option.
         option: FitOption,
@@ -141,7 +144,10 @@ pub enum UsageError {
         hint: String,
     },
     /// A required option left out.
-    #[error("`fit {kind}` needs {} ({meaning})", option.flag())]
+    #[error(
+        "`fit {kind}` needs {} ({meaning})\n(`blockgibbs help fit` lists the options of each kind)",
+        option.flag()
+    )]
     Missing {
         /// The option.
         option: FitOption,

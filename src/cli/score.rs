@@ -18,6 +18,18 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+/// The files of `score`, for `score --help`.
+pub(super) const FILES_HELP: &str = "Files written into --out-dir (f64 unless said):
+  log_prob.npy      [n]     log p(x) of every sample (every model)
+  hidden_probs.npy  [n, H]  binary_rbm: p(h_j = 1 | x) of every hidden unit
+  proba.npy         [n, K]  models with mixture components: p(component k | x)
+  labels.npy        [n]     models with mixture components: the most probable k (int64)
+  latent_mean.npy   [n, D]  models with a vector latent (factor models): E[z | x]
+
+The JSON line has model (the file's kind), avg_log_likelihood (the mean of log_prob.npy),
+log_likelihood_method (exact, or an estimate such as ais, whose standard error is
+log_likelihood_std_err), samples, features, seconds, model_file, data and files.";
+
 /// Arguments of `score`.
 #[derive(Debug, Clone, Args)]
 pub struct ScoreArgs {

@@ -385,3 +385,62 @@ impl DataFile {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn csv(text: &str) -> DataFile {
+        csv::parse(Path::new("d.csv"), text.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn model_checks_name_the_file_and_place() {
+        let f = csv("a,b\n\n1,0\n0,0.5\n");
+        assert_eq!((f.rows(), f.cols(), f.path()), (2, 2, Path::new("d.csv")));
+        let e = f
+            .check_support(|v| v == 0.0 || v == 1.0, "binary data only")
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "d.csv: line 4, column 2 is 0.5; binary data only"
+        );
+        assert!(f.check_support(|v| v >= 0.0, "non-negative").is_ok());
+        let e = f.check_width(3, "gaussian_mixture").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "d.csv: the data have 2 columns, the gaussian_mixture model has 3 features"
+        );
+        assert!(f.check_width(2, "x").is_ok());
+        let e = f.require_rows(3, "a mixture of 3 components").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "d.csv: 2 samples; a mixture of 3 components needs at least 3"
+        );
+        assert!(f.require_rows(2, "x").is_ok());
+        assert_eq!(f.to_f32(), [1.0, 0.0, 0.0, 0.5]);
+    }
+
+    #[test]
+    fn reading_dispatches_on_the_extension_and_names_missing_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let upper = dir.path().join("x.CSV");
+        std::fs::write(&upper, "1,2\n").unwrap();
+        assert_eq!(DataFile::read(&upper).unwrap().cols(), 2);
+        for name in ["x.txt", "x", "x.npz"] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, "1,2\n").unwrap();
+            assert!(
+                matches!(
+                    DataFile::read(&path),
+                    Err(DataFileError::UnknownFormat { .. })
+                ),
+                "{name}"
+            );
+        }
+        let missing = dir.path().join("missing.npy");
+        let e = DataFile::read(&missing).unwrap_err();
+        assert!(matches!(e, DataFileError::Io { .. }));
+        assert!(e.to_string().contains("missing.npy"), "{e}");
+    }
+}
