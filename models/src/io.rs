@@ -23,7 +23,7 @@
 //! |------------------|-----------------------------------------------------------|
 //! | `format`         | `"blockgibbs"`                                            |
 //! | `format_version` | `"1"` (the only version this crate reads: [`FORMAT_VERSION`]) |
-//! | `kind`           | `"ising_ebm"`, `"potts_ebm"`, `"binary_rbm"`, `"gaussian_rbm"` ([`gaussian_rbm`]) or `"boltzmann_machine"` ([`machine`]) |
+//! | `kind`           | `"ising_ebm"`, `"potts_ebm"`, `"binary_rbm"`, `"gaussian_rbm"` ([`gaussian_rbm`]), `"boltzmann_machine"` ([`machine`]), `"gmm_prior"` or `"gmm_prior_supervised"` ([`gmm_prior`]), `"factor_analysis"` or `"ppca"` ([`lgm`]) |
 //!
 //! and per kind (integers in decimal, β as the shortest decimal that parses back to the same
 //! `f32`, so `np.float32(meta["beta"])` is exact):
@@ -83,20 +83,29 @@ use std::str::FromStr;
 
 use safetensors::tensor::{Dtype, SafeTensors};
 
+use crate::dgd::{GaussianMixturePrior, SupervisedGaussianMixturePrior};
 use crate::ising::{IsingEBM, PottsEBM};
+use crate::lgm::{FactorAnalysis, Ppca};
 use crate::machine::BoltzmannMachine;
 use crate::rbm::BinaryRbm;
 use crate::rbm::gaussian::GaussianRbm;
 
 mod atomic;
 mod error;
+mod f64_tensors;
 pub mod gaussian_rbm;
+pub mod gmm_prior;
+pub mod hmog;
+pub mod lgm;
 pub mod machine;
 
 use atomic::read_file;
 pub use atomic::{temp_file_beside, write_atomic};
 pub use error::ModelIoError;
 pub use gaussian_rbm::KIND_GAUSSIAN_RBM;
+pub use gmm_prior::{KIND_GMM_PRIOR, KIND_GMM_PRIOR_SUPERVISED};
+pub use hmog::KIND_HMOG;
+pub use lgm::{KIND_FACTOR_ANALYSIS, KIND_PPCA};
 pub use machine::KIND_MACHINE;
 
 /// Version of the file layout written by this module; the only one it reads.
@@ -110,12 +119,17 @@ pub const KIND_POTTS: &str = "potts_ebm";
 /// `kind` of a [`BinaryRbm`] file.
 pub const KIND_RBM: &str = "binary_rbm";
 /// Every `kind` this crate reads.
-pub const KNOWN_KINDS: [&str; 5] = [
+pub const KNOWN_KINDS: [&str; 10] = [
     KIND_ISING,
     KIND_POTTS,
     KIND_RBM,
     KIND_GAUSSIAN_RBM,
     KIND_MACHINE,
+    KIND_GMM_PRIOR,
+    KIND_GMM_PRIOR_SUPERVISED,
+    KIND_HMOG,
+    KIND_FACTOR_ANALYSIS,
+    KIND_PPCA,
 ];
 
 /// A model that saves to and loads from the safetensors layout documented in [this
@@ -155,6 +169,16 @@ pub enum AnyModel {
     GaussianRbm(GaussianRbm),
     /// A `boltzmann_machine` file.
     Machine(BoltzmannMachine),
+    /// A `gmm_prior` file.
+    GmmPrior(GaussianMixturePrior),
+    /// A `gmm_prior_supervised` file.
+    SupervisedGmmPrior(SupervisedGaussianMixturePrior),
+    /// An `hmog` file.
+    Hmog(crate::hmog::Hmog),
+    /// A `factor_analysis` file.
+    FactorAnalysis(FactorAnalysis),
+    /// A `ppca` file.
+    Ppca(Ppca),
 }
 
 impl AnyModel {
@@ -166,6 +190,11 @@ impl AnyModel {
             AnyModel::Rbm(_) => KIND_RBM,
             AnyModel::GaussianRbm(_) => KIND_GAUSSIAN_RBM,
             AnyModel::Machine(_) => KIND_MACHINE,
+            AnyModel::GmmPrior(_) => KIND_GMM_PRIOR,
+            AnyModel::SupervisedGmmPrior(_) => KIND_GMM_PRIOR_SUPERVISED,
+            AnyModel::Hmog(_) => KIND_HMOG,
+            AnyModel::FactorAnalysis(_) => KIND_FACTOR_ANALYSIS,
+            AnyModel::Ppca(_) => KIND_PPCA,
         }
     }
 
@@ -178,6 +207,14 @@ impl AnyModel {
             KIND_POTTS => PottsEBM::from_safetensors(bytes).map(AnyModel::Potts),
             KIND_GAUSSIAN_RBM => GaussianRbm::from_safetensors(bytes).map(AnyModel::GaussianRbm),
             KIND_MACHINE => BoltzmannMachine::from_safetensors(bytes).map(AnyModel::Machine),
+            KIND_GMM_PRIOR => GaussianMixturePrior::from_safetensors(bytes).map(AnyModel::GmmPrior),
+            KIND_GMM_PRIOR_SUPERVISED => SupervisedGaussianMixturePrior::from_safetensors(bytes)
+                .map(AnyModel::SupervisedGmmPrior),
+            KIND_HMOG => crate::hmog::Hmog::from_safetensors(bytes).map(AnyModel::Hmog),
+            KIND_FACTOR_ANALYSIS => {
+                FactorAnalysis::from_safetensors(bytes).map(AnyModel::FactorAnalysis)
+            }
+            KIND_PPCA => Ppca::from_safetensors(bytes).map(AnyModel::Ppca),
             _ => BinaryRbm::from_safetensors(bytes).map(AnyModel::Rbm),
         }
     }
@@ -195,6 +232,11 @@ impl AnyModel {
             AnyModel::Rbm(m) => m.save(path),
             AnyModel::GaussianRbm(m) => m.save(path),
             AnyModel::Machine(m) => m.save(path),
+            AnyModel::GmmPrior(m) => m.save(path),
+            AnyModel::SupervisedGmmPrior(m) => m.save(path),
+            AnyModel::Hmog(m) => m.save(path),
+            AnyModel::FactorAnalysis(m) => m.save(path),
+            AnyModel::Ppca(m) => m.save(path),
         }
     }
 }

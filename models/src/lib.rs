@@ -11,15 +11,34 @@
 //! - [`datasets`]: the UCI handwritten digits (8×8, 1,797 images) shipped in the repository.
 //! - [`machine`]: layered Boltzmann machines of binary, spin, Gaussian and categorical
 //!   units: energies, conditionals, lowering, paysage's sampling modes, CD/PCD gradients.
+//! - [`lgm`]: factor analysis and probabilistic PCA (linear Gaussian harmoniums, EM, whitening).
 //! - [`io`]: save/load of every model as documented safetensors files.
+//!
+//! Models II (exponential families and what is built from them):
+//!
+//! - [`expfam`]: Bernoulli, spin, categorical, Gaussian (full, diagonal, isotropic, fixed)
+//!   and small Boltzmann families behind one [`expfam::ExponentialFamily`] trait.
+//! - [`harmonium`]: harmoniums over any two families, their lowering to the engine, Gibbs
+//!   chains and contrastive divergence on the runtime, conjugated harmoniums and EM.
+//! - [`hmog`]: goal-jax's hierarchical mixtures of Gaussians (analytic, symmetric,
+//!   differentiable).
+//! - [`dgd`]: multiDGD's Gaussian-mixture latent prior, its MAP priors, supervised variant
+//!   and representation layer.
+//! - [`samples`] (validated data matrices), [`linalg`] (faer behind checked wrappers),
+//!   [`metrics`] (adjusted Rand index).
 
 pub mod datasets;
+pub mod dgd;
 pub mod expfam;
+pub mod harmonium;
+pub mod hmog;
 pub mod io;
 pub mod ising;
 pub mod lattice;
+pub mod lgm;
 pub mod linalg;
 pub mod machine;
+pub mod metrics;
 pub mod optim;
 pub mod rbm;
 pub mod samples;

@@ -78,11 +78,11 @@ impl Samples {
     pub fn new(values: Vec<f64>, cols: usize) -> Result<Samples, DataError> {
         if cols == 0 || values.is_empty() {
             return Err(DataError::Empty {
-                rows: if cols == 0 { 0 } else { values.len() / cols },
+                rows: values.len().checked_div(cols).unwrap_or(0),
                 cols,
             });
         }
-        if values.len() % cols != 0 {
+        if !values.len().is_multiple_of(cols) {
             return Err(DataError::Ragged {
                 len: values.len(),
                 cols,

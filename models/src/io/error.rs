@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 use crate::ising::IsingError;
+use crate::lgm::LgmError;
 use crate::machine::MachineError;
 use crate::rbm::RbmError;
 use crate::rbm::gaussian::GaussianRbmError;
@@ -131,6 +132,10 @@ pub enum ModelIoError {
     /// [`ModelIoError::Rbm`]).
     #[error("invalid model: {0}")]
     GaussianRbm(Box<GaussianRbmError>),
+    /// A factor analysis or PPCA constructor rejected the loaded parameters (the inner
+    /// error names the field).
+    #[error("invalid model: {0}")]
+    Lgm(Box<LgmError>),
     /// A Boltzmann machine's validating constructors rejected the loaded parameters.
     #[error("invalid model at `{at}`: {source}")]
     Machine {
@@ -140,6 +145,12 @@ pub enum ModelIoError {
         /// The constructor's error (boxed: `MachineError` is large).
         source: Box<MachineError>,
     },
+}
+
+impl From<LgmError> for ModelIoError {
+    fn from(e: LgmError) -> Self {
+        ModelIoError::Lgm(Box::new(e))
+    }
 }
 
 impl From<IsingError> for ModelIoError {

@@ -5,7 +5,7 @@
 //! the blockgibbs runtime: the parameters change after every optimiser step, and rebuilding
 //! and compiling a [`blockgibbs_ir::Model`] per step would cost more than the sweeps. The
 //! sweeps draw like the runtime's binary kernels (f32 fields, `u + u·e < 1` with the shared
-//! approximate exp; see [`gibbs_sweep`]); the Rao–Blackwellised statistics use the exact
+//! approximate exp; see `gibbs_sweep`); the Rao–Blackwellised statistics use the exact
 //! conditionals in `f64`. Results are deterministic for a given seed.
 //!
 //! Driven PCD draws its inverse temperatures from a second ChaCha8 stream (stream 1 of the
