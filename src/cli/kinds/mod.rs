@@ -78,6 +78,8 @@
 //! }
 //! ```
 
+mod hmog;
+mod lgm;
 mod rbm;
 
 use super::CliError;
@@ -97,6 +99,13 @@ pub enum ModelKind {
     /// Binary restricted Boltzmann machine (0/1 data), trained by persistent contrastive
     /// divergence.
     Rbm,
+    /// Factor analysis (diagonal noise), by EM.
+    Fa,
+    /// Probabilistic PCA (isotropic noise), by EM.
+    Ppca,
+    /// Hierarchical mixture of Gaussians (a mixture over the factors of a factor model),
+    /// goal-jax's analytic variant, by EM.
+    Hmog,
 }
 
 impl ModelKind {
@@ -104,6 +113,9 @@ impl ModelKind {
     pub(crate) fn spec(self) -> KindSpec {
         match self {
             ModelKind::Rbm => KindSpec::of::<rbm::Rbm>(),
+            ModelKind::Fa => KindSpec::of::<lgm::Fa>(),
+            ModelKind::Ppca => KindSpec::of::<lgm::PpcaKind>(),
+            ModelKind::Hmog => KindSpec::of::<hmog::HmogKind>(),
         }
     }
 }
@@ -274,19 +286,11 @@ impl ScoreArray {
     }
 
     /// `proba.npy`: `p(c = k | x)`, `n × k` row-major.
-    #[allow(
-        dead_code,
-        reason = "the API of the mixture kinds, which are being merged"
-    )]
     pub fn soft_assignments(proba: Vec<f64>, k: usize) -> ScoreArray {
         ScoreArray::matrix("proba", proba, k)
     }
 
     /// `labels.npy`: the most probable component of each sample.
-    #[allow(
-        dead_code,
-        reason = "the API of the mixture kinds, which are being merged"
-    )]
     pub fn labels(labels: &[usize]) -> ScoreArray {
         ScoreArray {
             name: "labels",
@@ -318,6 +322,9 @@ pub(crate) fn score(
 ) -> Result<Scores, CliError> {
     match model {
         AnyModel::Rbm(m) => rbm::score(m, data, settings),
+        AnyModel::FactorAnalysis(m) => lgm::score_fa(m, model.kind(), data, settings),
+        AnyModel::Ppca(m) => lgm::score_ppca(m, model.kind(), data, settings),
+        AnyModel::Hmog(m) => hmog::score(m, data, settings),
         other => Err(CliError::NotScorable { kind: other.kind() }),
     }
 }
@@ -331,6 +338,12 @@ pub enum KindError {
     /// Binary RBM training.
     #[error(transparent)]
     RbmTraining(#[from] TrainError),
+    /// Factor analysis and PPCA.
+    #[error(transparent)]
+    Lgm(#[from] blockgibbs_models::lgm::LgmError),
+    /// Harmoniums, hierarchical mixtures among them.
+    #[error(transparent)]
+    Harmonium(#[from] blockgibbs_models::harmonium::HarmoniumError),
 }
 
 #[cfg(test)]
