@@ -1,6 +1,6 @@
 //! The `blockgibbs` command line: `sample`, `info` and `bench` on TOML model files; `fit`
-//! and `score` of models on data files ([`kinds`] lists the model kinds and explains how to
-//! add one).
+//! and `score` of models on data files (`src/cli/kinds/mod.rs` lists the model kinds and
+//! explains how to add one).
 //!
 //! `src/main.rs` only calls [`main`]; everything else lives here so that it can be tested.
 //! Exit status: 0 on success, 2 for a command line that cannot run as given (clap's parse

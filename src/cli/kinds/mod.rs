@@ -51,30 +51,53 @@
 //! | `latent_mean.npy`  | `[n, D]` | f64   | vector latents (fa, ppca, hmog): `E[z \| x]`      |
 //! | `hidden_probs.npy` | `[n, H]` | f64   | binary_rbm: `p(h_j = 1 \| x)`, one column per hidden unit |
 //!
-//! A sketch of a kind, for a model with an EM fit like the linear Gaussian models:
+//! A kind for a model with an EM fit, as `hmog` looks on top of the merged models (branch
+//! `h-cli-kinds` has it, with `fa` and `ppca`, compiled and tested):
 //!
 //! ```text
-//! pub(crate) struct Fa;
-//! impl Kind for Fa {
-//!     const NAME: &'static str = "fa";
+//! pub(crate) struct HmogKind;
+//! impl Kind for HmogKind {
+//!     const NAME: &'static str = "hmog";
 //!     const OPTIONS: &'static [(FitOption, &'static str)] = &[
+//!         (FitOption::Components, "mixture components over the factors (required, ≥ 2)"),
 //!         (FitOption::LatentDim, "factors (required)"),
-//!         (FitOption::MaxIter, "EM steps (default 1000)"),
-//!         (FitOption::Tol, "change of the average log-likelihood (default 1e-6)"),
-//!         (FitOption::Seed, "random initialisation (default 0)"),
+//!         (FitOption::MaxIter, "EM steps (default 200)"),
+//!         (FitOption::Seed, "k-means++ seeds of the components (default 0)"),
+//!         …
 //!     ];
-//!     type Settings = (usize, FitOptions);          // the model's own option struct
-//!     fn settings(o: &options::FitOptions) -> Result<Self::Settings, UsageError> { … }
-//!     fn fit(s: &Self::Settings, data: &DataFile, progress: &Progress) -> Result<Fitted, CliError> {
-//!         data.require_rows(s.0 + 1, "factor analysis")?;
-//!         progress.start(s.1.max_iter as u64, "EM steps");
-//!         let (fa, report) = FactorAnalysis::fit_with_progress(data.samples(), s.0, &s.1,
-//!             &mut |step, _| { progress.set(step.iteration as u64); ControlFlow::Continue(()) })
-//!             .map_err(|e| CliError::fitting(Self::NAME, data, e))?;
-//!         Ok(Fitted { likelihood: Likelihood::exact(report.log_likelihood),
-//!             iterations: report.iterations, converged: Some(report.converged),
-//!             model: AnyModel::FactorAnalysis(fa), details: Default::default() })
+//!     type Settings = HmogSettings;             // the kind's own struct
+//!     fn settings(options: &FitOptions) -> Result<HmogSettings, UsageError> {
+//!         Ok(HmogSettings {
+//!             components: options.components.ok_or(UsageError::Missing {
+//!                 option: FitOption::Components, kind: Self::NAME,
+//!                 meaning: "the number of mixture components" })?,
+//!             max_iter: options.max_iter.unwrap_or(200), …
+//!         })
 //!     }
+//!     fn fit(s: &HmogSettings, data: &DataFile, progress: &Progress) -> Result<Fitted, CliError> {
+//!         data.require_rows(s.components, &format!("an hmog of {} components", s.components))?;
+//!         let failed = |e: HarmoniumError| CliError::fitting(Self::NAME, data, e);
+//!         let start = Hmog::initialize(…, data.samples(), s.seed).map_err(failed)?;
+//!         progress.start(s.em.max_iter as u64, "EM steps");
+//!         let (model, report) = start
+//!             .fit(data.samples(), &s.em, &mut |step, _| progress.set(step as u64))
+//!             .map_err(failed)?;
+//!         Ok(Fitted {
+//!             model: AnyModel::Hmog(model),
+//!             likelihood: Likelihood { average: report.log_likelihood,
+//!                 method: LikelihoodMethod::Exact, std_err: None },
+//!             iterations: report.iterations,
+//!             converged: Some(report.converged),
+//!             details: json!({ "components": s.components, … }).as_object().cloned().unwrap_or_default(),
+//!         })
+//!     }
+//! }
+//!
+//! pub(super) fn score(model: &Hmog, data: &DataFile, _: &ScoreSettings) -> Result<Scores, CliError> {
+//!     data.check_width(model.observable().data_dim(), KIND_HMOG)?;
+//!     // log_prob from score_samples; proba and labels per row
+//!     Ok(Scores { log_prob, method: LikelihoodMethod::Exact, std_err: None,
+//!         arrays: vec![ScoreArray::soft_assignments(proba, k), ScoreArray::labels(&labels)] })
 //! }
 //! ```
 
