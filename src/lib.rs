@@ -21,6 +21,7 @@
 
 pub mod backend;
 pub mod cli;
+pub mod data;
 pub mod families;
 pub mod model_file;
 pub mod output;

@@ -54,9 +54,15 @@ pub enum OutputError {
 
 /// Checks that an f32 array of `shape` fits under [`MAX_NPY_BYTES`].
 pub fn check_npy_size(path: &Path, shape: &[u64]) -> Result<(), OutputError> {
+    check_npy_bytes(path, shape, 4)
+}
+
+/// Checks that an array of `shape` with `item_bytes` per element fits under
+/// [`MAX_NPY_BYTES`].
+fn check_npy_bytes(path: &Path, shape: &[u64], item_bytes: u64) -> Result<(), OutputError> {
     let bytes = shape
         .iter()
-        .try_fold(4u64, |acc, &d| acc.checked_mul(d))
+        .try_fold(item_bytes, |acc, &d| acc.checked_mul(d))
         .unwrap_or(u64::MAX);
     if bytes > MAX_NPY_BYTES {
         return Err(OutputError::TooLarge {
@@ -71,8 +77,28 @@ pub fn check_npy_size(path: &Path, shape: &[u64]) -> Result<(), OutputError> {
 
 /// Writes row-major f32 `data` of `shape` as a C-ordered `.npy` file, atomically.
 pub fn write_npy_f32(path: &Path, shape: &[u64], data: &[f32]) -> Result<(), OutputError> {
+    write_npy(path, shape, data)
+}
+
+/// Writes row-major f64 `data` of `shape` as a C-ordered `.npy` file (`<f8`), atomically.
+pub fn write_npy_f64(path: &Path, shape: &[u64], data: &[f64]) -> Result<(), OutputError> {
+    write_npy(path, shape, data)
+}
+
+/// Writes row-major i64 `data` of `shape` as a C-ordered `.npy` file (`<i8`, NumPy's
+/// default integer), atomically.
+pub fn write_npy_i64(path: &Path, shape: &[u64], data: &[i64]) -> Result<(), OutputError> {
+    write_npy(path, shape, data)
+}
+
+/// Writes `data` with the element type's default dtype (little-endian), atomically.
+fn write_npy<T: npyz::AutoSerialize + Copy>(
+    path: &Path,
+    shape: &[u64],
+    data: &[T],
+) -> Result<(), OutputError> {
     use npyz::WriterBuilder;
-    check_npy_size(path, shape)?;
+    check_npy_bytes(path, shape, std::mem::size_of::<T>() as u64)?;
     let expected: u64 = shape.iter().product();
     if expected != data.len() as u64 {
         return Err(OutputError::Io {
@@ -151,6 +177,35 @@ mod tests {
         // The earlier file is untouched and no temporary file is left behind.
         assert_eq!(std::fs::read(&path).unwrap(), bytes);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn f64_and_i64_arrays_round_trip_with_numpy_dtypes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.npy");
+        let data = [0.1, -2.5e-300, 7.0, f64::MAX, 1.0, 2.0];
+        write_npy_f64(&path, &[3, 2], &data).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
+        assert_eq!(npy.dtype().descr(), "'<f8'");
+        assert_eq!(npy.shape(), &[3, 2]);
+        assert_eq!(npy.into_vec::<f64>().unwrap(), data);
+        let path = dir.path().join("l.npy");
+        write_npy_i64(&path, &[4], &[0, 3, -1, i64::MAX]).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
+        assert_eq!(npy.dtype().descr(), "'<i8'");
+        assert_eq!(npy.into_vec::<i64>().unwrap(), [0, 3, -1, i64::MAX]);
+        // Size checks count 8 bytes per element: 2^29 f64 values are 4 GiB, one more is over.
+        assert!(check_npy_bytes(&path, &[1 << 29], 8).is_ok());
+        assert!(matches!(
+            write_npy_f64(&path, &[(1 << 29) + 1], &[]),
+            Err(OutputError::TooLarge { .. })
+        ));
+        assert!(matches!(
+            write_npy_i64(&path, &[3], &[1]),
+            Err(OutputError::Io { .. })
+        ));
     }
 
     #[test]

@@ -1,25 +1,44 @@
-//! The `blockgibbs` command line: `sample`, `info` and `bench` on TOML model files.
+//! The `blockgibbs` command line: `sample`, `info` and `bench` on TOML model files; `fit`
+//! and `score` of models on data files (`src/cli/kinds/mod.rs` lists the model kinds and
+//! explains how to add one).
 //!
 //! `src/main.rs` only calls [`main`]; everything else lives here so that it can be tested.
+//! Exit status: 0 on success, 2 for a command line that cannot run as given (clap's parse
+//! errors and [`UsageError`]s), 1 for every other error.
 
 mod backend;
+mod fit;
 mod info;
+mod kinds;
+mod options;
+mod paths;
+mod progress;
 mod report;
 mod run;
+mod score;
 
 pub use crate::backend::{BackendChoice, default_backend};
 pub use backend::backend_for_cli;
+pub use fit::FitArgs;
+pub use kinds::{KindError, ModelKind};
+pub use options::{FitOption, FitOptions, UsageError};
+pub use score::ScoreArgs;
 
+use crate::data::{DataFile, DataFileError};
 use crate::model_file::ModelFileError;
 use crate::output::OutputError;
 use blockgibbs_ir::ModelError;
+use blockgibbs_models::ModelIoError;
 use blockgibbs_runtime::RuntimeError;
 use clap::{Args, Parser, Subcommand};
-use std::path::PathBuf;
+use serde::Serialize;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use thiserror::Error;
 
-/// Block-Gibbs sampling of factor graphs described by TOML model files.
+/// Block-Gibbs sampling of factor graphs described by TOML model files, and fitting and
+/// scoring of models on data files.
 #[derive(Debug, Parser)]
 #[command(name = "blockgibbs", version, about)]
 pub struct Cli {
@@ -37,6 +56,14 @@ pub enum Command {
     Info(ModelArgs),
     /// Run the schedule without observers and print one JSON line of timings.
     Bench(RunArgs),
+    /// Fit a model to a .npy or .csv data matrix, save it, and print one JSON line (average
+    /// log-likelihood, iterations, convergence, …).
+    #[command(after_long_help = kinds::help())]
+    Fit(FitArgs),
+    /// Score a data matrix under a saved model: print the average log-likelihood as one
+    /// JSON line and write per-sample log p(x) (and the model's assignments) as .npy.
+    #[command(after_long_help = score::FILES_HELP)]
+    Score(ScoreArgs),
 }
 
 /// The model file and its overrides.
@@ -88,6 +115,98 @@ pub enum CliError {
     /// An output file could not be written.
     #[error(transparent)]
     Output(Box<OutputError>),
+    /// The command line cannot run as given (exit status 2).
+    #[error(transparent)]
+    Usage(Box<UsageError>),
+    /// A data file is unreadable or holds bad values.
+    #[error(transparent)]
+    Data(Box<DataFileError>),
+    /// A saved model could not be loaded.
+    #[error("cannot load model {}: {source}", path.display())]
+    LoadModel {
+        /// The model file.
+        path: PathBuf,
+        /// Why.
+        source: Box<ModelIoError>,
+    },
+    /// A fitted model could not be saved.
+    #[error("cannot save model {}: {source}", path.display())]
+    SaveModel {
+        /// The model file.
+        path: PathBuf,
+        /// Why.
+        source: Box<ModelIoError>,
+    },
+    /// A model failed while fitting or scoring.
+    #[error("{action} {kind} on {}: {source}", data.display())]
+    Kind {
+        /// `fitting` or `scoring`.
+        action: &'static str,
+        /// The model kind (`rbm`) or model file kind (`binary_rbm`).
+        kind: &'static str,
+        /// The data file.
+        data: PathBuf,
+        /// The model's error.
+        source: Box<KindError>,
+    },
+    /// A model file of a kind `score` cannot score.
+    #[error("score cannot score {kind} models (it scores the models `fit` writes)")]
+    NotScorable {
+        /// The file's kind.
+        kind: &'static str,
+    },
+    /// A fit whose average log-likelihood came out NaN or infinite.
+    #[error("fitting {kind} on {}: the average log-likelihood is {value}", data.display())]
+    NonFiniteLikelihood {
+        /// The model kind.
+        kind: &'static str,
+        /// The data file.
+        data: PathBuf,
+        /// The value.
+        value: f64,
+    },
+    /// A sample whose log-likelihood came out NaN or infinite.
+    #[error("scoring {kind} on {}: log p(x) at {location} is {value}", data.display())]
+    NonFiniteScore {
+        /// The model file kind.
+        kind: &'static str,
+        /// The data file.
+        data: PathBuf,
+        /// The sample's place in the file.
+        location: String,
+        /// The value.
+        value: f64,
+    },
+}
+
+impl CliError {
+    /// The error of model kind `kind` while fitting `data`.
+    pub(crate) fn fitting(kind: &'static str, data: &DataFile, e: impl Into<KindError>) -> Self {
+        CliError::Kind {
+            action: "fitting",
+            kind,
+            data: data.path().to_path_buf(),
+            source: Box::new(e.into()),
+        }
+    }
+
+    /// The error of a model of file kind `kind` while scoring `data`.
+    pub(crate) fn scoring(kind: &'static str, data: &DataFile, e: impl Into<KindError>) -> Self {
+        CliError::Kind {
+            action: "scoring",
+            kind,
+            data: data.path().to_path_buf(),
+            source: Box::new(e.into()),
+        }
+    }
+
+    /// The process exit status: 2 for usage errors (as clap's), 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) => 2,
+            _ => 1,
+        }
+    }
 }
 
 macro_rules! boxed_from {
@@ -104,8 +223,29 @@ boxed_from!(
     ModelFile(ModelFileError),
     Model(ModelError),
     Runtime(RuntimeError),
-    Output(OutputError)
+    Output(OutputError),
+    Usage(UsageError),
+    Data(DataFileError)
 );
+
+/// `value` as one line of JSON.
+fn json_line<T: Serialize>(value: &T) -> Result<String, CliError> {
+    serde_json::to_string(value).map_err(|source| {
+        CliError::from(OutputError::Json {
+            path: PathBuf::from("<stdout>"),
+            source,
+        })
+    })
+}
+
+/// Writes one JSON line (and a newline) to `path`, atomically.
+fn write_json_line(path: &Path, line: &str) -> Result<(), CliError> {
+    crate::output::write_atomic(path, |w| {
+        w.write_all(line.as_bytes())?;
+        w.write_all(b"\n")
+    })?;
+    Ok(())
+}
 
 /// Parses the command line, runs it and reports errors on stderr.
 pub fn main() -> ExitCode {
@@ -114,7 +254,7 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(e.exit_code())
         }
     }
 }
@@ -125,5 +265,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Sample(args) => run::sample(args),
         Command::Bench(args) => run::bench(args),
         Command::Info(args) => info::info(args),
+        Command::Fit(args) => fit::fit(args),
+        Command::Score(args) => score::score(args),
     }
 }
