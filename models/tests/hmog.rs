@@ -413,8 +413,19 @@ fn batch_computations_equal_the_per_row_reference() {
         for (a, b) in batch.iter().zip(&per_row) {
             assert!(rel_close(*a, *b, 1e-10), "{variant:?}: {a} vs {b}");
         }
-        for (x, s) in data.iter_rows().zip(h.score_samples(&data).unwrap()) {
+        let proba = h.predict_proba(&data).unwrap();
+        let labels = h.predict(&data).unwrap();
+        for (r, (x, s)) in data
+            .iter_rows()
+            .zip(h.score_samples(&data).unwrap())
+            .enumerate()
+        {
             assert!(rel_close(s, h.log_observable_density(x).unwrap(), 1e-11));
+            let soft = h.posterior_soft_assignments(x).unwrap();
+            for (a, b) in soft.iter().zip(&proba[r * 3..(r + 1) * 3]) {
+                assert!((a - b).abs() < 1e-11);
+            }
+            assert_eq!(labels[r], h.posterior_hard_assignment(x).unwrap());
         }
     }
 }

@@ -45,6 +45,18 @@ pub enum HarmoniumError {
         /// Why.
         reason: String,
     },
+    /// An observable feature the latent factors explain completely (a constant feature, or
+    /// one copied from another): its noise variance would be zero or negative.
+    #[error(
+        "feature {feature} has residual variance {variance}: it is constant or fully explained \
+         by the factors; add a regularisation (reg_covar) or drop the feature"
+    )]
+    DegenerateFeature {
+        /// Column of the feature.
+        feature: usize,
+        /// Its residual variance.
+        variance: f64,
+    },
     /// A mixture component (latent category) with no weight left in an EM step.
     #[error("latent category {category} has weight {weight}: the component is empty")]
     EmptyComponent {

@@ -19,9 +19,24 @@ pub(crate) struct BatchPosterior {
     pub log_density: Vec<f64>,
     /// The average of [`Hmog::posterior_statistics`] over the rows.
     pub statistics: Vec<f64>,
+    /// `p(z = k | x)`, `n × K` row-major.
+    pub responsibilities: Vec<f64>,
 }
 
 impl Hmog {
+    /// `p(z = k | x)` for every row of `data` (scikit-learn's `predict_proba`), `n × K`
+    /// row-major; the batch form of [`Hmog::posterior_soft_assignments`].
+    pub fn predict_proba(&self, data: &Samples) -> Result<Vec<f64>, HarmoniumError> {
+        Ok(self.batch_posterior(data, false)?.responsibilities)
+    }
+
+    /// The most probable component of every row of `data` (scikit-learn's `predict`); the
+    /// batch form of [`Hmog::posterior_hard_assignment`].
+    pub fn predict(&self, data: &Samples) -> Result<Vec<usize>, HarmoniumError> {
+        let p = self.predict_proba(data)?;
+        Ok(p.chunks_exact(self.components).map(super::argmax).collect())
+    }
+
     pub(crate) fn batch_posterior(
         &self,
         data: &Samples,
@@ -83,6 +98,7 @@ impl Hmog {
             return Ok(BatchPosterior {
                 log_density,
                 statistics: Vec::new(),
+                responsibilities: crate::linalg::to_rows(resp.as_ref()),
             });
         }
         let inv_n = 1.0 / n as f64;
@@ -130,6 +146,7 @@ impl Hmog {
         Ok(BatchPosterior {
             log_density,
             statistics,
+            responsibilities: crate::linalg::to_rows(resp.as_ref()),
         })
     }
 }

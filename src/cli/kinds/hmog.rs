@@ -137,12 +137,8 @@ pub(super) fn score(model: &Hmog, data: &DataFile, _: &ScoreSettings) -> Result<
     let failed = |e: HarmoniumError| CliError::scoring(KIND_HMOG, data, e);
     let log_prob = model.score_samples(data.samples()).map_err(failed)?;
     let k = model.components();
-    let mut proba = Vec::with_capacity(data.rows() * k);
-    let mut labels = Vec::with_capacity(data.rows());
-    for x in data.samples().iter_rows() {
-        proba.extend(model.posterior_soft_assignments(x).map_err(failed)?);
-        labels.push(model.posterior_hard_assignment(x).map_err(failed)?);
-    }
+    let proba = model.predict_proba(data.samples()).map_err(failed)?;
+    let labels = model.predict(data.samples()).map_err(failed)?;
     Ok(Scores {
         log_prob,
         method: LikelihoodMethod::Exact,
