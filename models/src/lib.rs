@@ -11,6 +11,7 @@
 //! - [`datasets`]: the UCI handwritten digits (8×8, 1,797 images) shipped in the repository.
 //! - [`machine`]: layered Boltzmann machines of binary, spin, Gaussian and categorical
 //!   units: energies, conditionals, lowering, paysage's sampling modes, CD/PCD gradients.
+//! - [`mixture`]: Gaussian mixtures fitted by EM, as scikit-learn's `GaussianMixture`.
 //! - [`io`]: save/load of every model as documented safetensors files.
 
 pub mod datasets;
@@ -20,6 +21,7 @@ pub mod ising;
 pub mod lattice;
 pub mod linalg;
 pub mod machine;
+pub mod mixture;
 pub mod optim;
 pub mod rbm;
 pub mod samples;

@@ -1,0 +1,255 @@
+//! The E-step: per-component log-densities through the cached precision Cholesky factors,
+//! as scikit-learn's `_estimate_log_gaussian_prob`, then log-sum-exp and responsibilities.
+//!
+//! Everything is computed by blocks of [`CHUNK_ROWS`] samples in parallel (rayon); the
+//! blocks do not depend on the thread count and reductions run in block order, so results
+//! are bit-identical for any number of threads.
+//!
+//! - Full covariances: `y = X U_k − μ_k U_k` (a faer matrix product per block and
+//!   component), `log N = −½ (d log 2π + ‖y‖²) + Σ log diag U_k`.
+//! - Diagonal, spherical and fixed: the quadratic form expands into one matrix product of
+//!   the [`Design`] `[1 | X | X²]` (or `[1 | X | ‖x‖²]`) with a `m × K` coefficient matrix
+//!   whose first row holds each component's constant, as scikit-learn's
+//!   `Σ μ²λ − 2 X (μλ)ᵀ + X² λᵀ` — the squares of the data are formed once per fit.
+
+use std::f64::consts::PI;
+
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, MatMut, MatRef, Par};
+use rayon::prelude::*;
+
+use super::GaussianMixture;
+use crate::expfam::CovarianceType;
+use crate::samples::Samples;
+
+/// Samples per block of the parallel batch computations.
+pub(crate) const CHUNK_ROWS: usize = 256;
+
+/// The data with the extra columns the batch products of one covariance type need:
+/// `[1 | X | X²]` (diagonal), `[1 | X | ‖x‖²]` (spherical, fixed) or `[1 | X]` (full),
+/// row-major `n × m`.
+pub(crate) struct Design<'a> {
+    pub(crate) x: &'a [f64],
+    pub(crate) n: usize,
+    pub(crate) d: usize,
+    pub(crate) aug: Vec<f64>,
+    pub(crate) m: usize,
+}
+
+impl<'a> Design<'a> {
+    /// Arranges `x` for `ty`.
+    pub(crate) fn new(x: &'a Samples, ty: CovarianceType) -> Design<'a> {
+        let (n, d) = (x.rows(), x.cols());
+        let m = match ty {
+            CovarianceType::Full => 1 + d,
+            CovarianceType::Diagonal => 1 + 2 * d,
+            CovarianceType::Isotropic | CovarianceType::Fixed => 2 + d,
+        };
+        let mut aug = Vec::with_capacity(n * m);
+        for row in x.iter_rows() {
+            aug.push(1.0);
+            aug.extend_from_slice(row);
+            match ty {
+                CovarianceType::Full => {}
+                CovarianceType::Diagonal => aug.extend(row.iter().map(|v| v * v)),
+                _ => aug.push(row.iter().map(|v| v * v).sum()),
+            }
+        }
+        Design {
+            x: x.as_slice(),
+            n,
+            d,
+            aug,
+            m,
+        }
+    }
+
+    /// Number of blocks of [`CHUNK_ROWS`] samples.
+    pub(crate) fn n_chunks(&self) -> usize {
+        self.n.div_ceil(CHUNK_ROWS)
+    }
+
+    /// Rows `r0..r0 + rows` of the design as a `rows × m` view.
+    pub(crate) fn aug_rows(&self, r0: usize, rows: usize) -> MatRef<'_, f64> {
+        MatRef::from_row_major_slice(&self.aug[r0 * self.m..(r0 + rows) * self.m], rows, self.m)
+    }
+}
+
+/// What the blocks share: for full covariances `μ_k U_k` and the constants, otherwise the
+/// `m × K` coefficient matrix of the expanded quadratic form.
+enum Prepared {
+    Full { mu_u: Vec<f64>, constant: Vec<f64> },
+    Expanded(Mat<f64>),
+}
+
+fn prepare(model: &GaussianMixture, m: usize, with_weights: bool) -> Prepared {
+    let (k, d) = (model.n_components(), model.n_features);
+    let half_log_2pi = -0.5 * d as f64 * (2.0 * PI).ln();
+    let log_w = |c: usize| {
+        if with_weights {
+            model.weights[c].ln()
+        } else {
+            0.0
+        }
+    };
+    match model.covariance_type {
+        CovarianceType::Full => {
+            let mut mu_u = vec![0.0; k * d];
+            for c in 0..k {
+                let u = &model.precisions_cholesky[c * d * d..(c + 1) * d * d];
+                let mu = model.mean(c);
+                for j in 0..d {
+                    mu_u[c * d + j] = (0..=j).map(|i| mu[i] * u[i * d + j]).sum();
+                }
+            }
+            let constant = (0..k)
+                .map(|c| half_log_2pi + model.log_det_cholesky[c] + log_w(c))
+                .collect();
+            Prepared::Full { mu_u, constant }
+        }
+        ty => {
+            let mut b = Mat::<f64>::zeros(m, k);
+            for c in 0..k {
+                let mu = model.mean(c);
+                let prec = |j: usize| match ty {
+                    CovarianceType::Diagonal => model.precisions_cholesky[c * d + j].powi(2),
+                    CovarianceType::Isotropic => model.precisions_cholesky[c].powi(2),
+                    _ => 1.0,
+                };
+                let mut quad = 0.0;
+                for j in 0..d {
+                    let p = prec(j);
+                    quad += mu[j] * mu[j] * p;
+                    b[(1 + j, c)] = mu[j] * p;
+                    if ty == CovarianceType::Diagonal {
+                        b[(1 + d + j, c)] = -0.5 * p;
+                    }
+                }
+                if ty != CovarianceType::Diagonal {
+                    b[(1 + d, c)] = -0.5 * prec(0);
+                }
+                b[(0, c)] = half_log_2pi - 0.5 * quad + model.log_det_cholesky[c] + log_w(c);
+            }
+            Prepared::Expanded(b)
+        }
+    }
+}
+
+/// Writes `log N(x_i; μ_k, Σ_k) (+ log w_k)` of rows `r0..r0 + rows` into `out`
+/// (`rows × K`, row-major).
+fn fill_block(
+    model: &GaussianMixture,
+    design: &Design<'_>,
+    prepared: &Prepared,
+    r0: usize,
+    out: &mut [f64],
+    scratch: &mut Vec<f64>,
+) {
+    let (k, d) = (model.n_components(), design.d);
+    let rows = out.len() / k;
+    match prepared {
+        Prepared::Full { mu_u, constant } => {
+            let x = MatRef::from_row_major_slice(&design.x[r0 * d..(r0 + rows) * d], rows, d);
+            scratch.resize(rows * d, 0.0);
+            for c in 0..k {
+                let u = MatRef::from_row_major_slice(
+                    &model.precisions_cholesky[c * d * d..(c + 1) * d * d],
+                    d,
+                    d,
+                );
+                let y = MatMut::from_row_major_slice_mut(scratch, rows, d);
+                matmul(y, Accum::Replace, x, u, 1.0, Par::Seq);
+                let shift = &mu_u[c * d..(c + 1) * d];
+                for (i, y_row) in scratch.chunks_exact(d).enumerate() {
+                    let sq: f64 = y_row
+                        .iter()
+                        .zip(shift)
+                        .map(|(a, b)| (a - b) * (a - b))
+                        .sum();
+                    out[i * k + c] = constant[c] - 0.5 * sq;
+                }
+            }
+        }
+        Prepared::Expanded(b) => {
+            let dst = MatMut::from_row_major_slice_mut(out, rows, k);
+            matmul(
+                dst,
+                Accum::Replace,
+                design.aug_rows(r0, rows),
+                b.as_ref(),
+                1.0,
+                Par::Seq,
+            );
+        }
+    }
+}
+
+/// `log p(x_i, k) = log w_k + log N(x_i; μ_k, Σ_k)` (or without `log w_k`), `n × K`
+/// row-major — scikit-learn's `_estimate_weighted_log_prob`.
+pub(crate) fn log_prob(
+    model: &GaussianMixture,
+    design: &Design<'_>,
+    with_weights: bool,
+) -> Vec<f64> {
+    let k = model.n_components();
+    let prepared = prepare(model, design.m, with_weights);
+    let mut out = vec![0.0; design.n * k];
+    out.par_chunks_mut(CHUNK_ROWS * k)
+        .enumerate()
+        .for_each_init(Vec::new, |scratch, (c, block)| {
+            fill_block(model, design, &prepared, c * CHUNK_ROWS, block, scratch);
+        });
+    out
+}
+
+/// Replaces each row of `block` (`rows × K` joint log-probabilities) by its
+/// responsibilities and writes `log p(x_i)` to `norm`.
+fn normalise_block(block: &mut [f64], norm: &mut [f64], k: usize) {
+    for (row, lp) in block.chunks_exact_mut(k).zip(norm.iter_mut()) {
+        let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let mut sum = 0.0;
+        for v in row.iter_mut() {
+            *v = (*v - max).exp();
+            sum += *v;
+        }
+        *lp = max + sum.ln();
+        let inv = 1.0 / sum;
+        for v in row.iter_mut() {
+            *v *= inv;
+        }
+    }
+}
+
+/// The result of an E-step.
+pub(crate) struct Responsibilities {
+    /// `r_ik = p(k | x_i)`, `n × K` row-major.
+    pub(crate) resp: Vec<f64>,
+    /// `log p(x_i)` per sample.
+    pub(crate) log_prob_norm: Vec<f64>,
+}
+
+impl Responsibilities {
+    /// The mean of `log p(x_i)`: scikit-learn's lower bound for this E-step.
+    pub(crate) fn mean_log_prob(&self) -> f64 {
+        self.log_prob_norm.iter().sum::<f64>() / self.log_prob_norm.len() as f64
+    }
+}
+
+/// One E-step: responsibilities and `log p(x_i)` of every sample.
+pub(crate) fn e_step(model: &GaussianMixture, design: &Design<'_>) -> Responsibilities {
+    let k = model.n_components();
+    let prepared = prepare(model, design.m, true);
+    let mut resp = vec![0.0; design.n * k];
+    let mut log_prob_norm = vec![0.0; design.n];
+    resp.par_chunks_mut(CHUNK_ROWS * k)
+        .zip(log_prob_norm.par_chunks_mut(CHUNK_ROWS))
+        .enumerate()
+        .for_each_init(Vec::new, |scratch, (c, (block, norm))| {
+            fill_block(model, design, &prepared, c * CHUNK_ROWS, block, scratch);
+            normalise_block(block, norm, k);
+        });
+    Responsibilities {
+        resp,
+        log_prob_norm,
+    }
+}
