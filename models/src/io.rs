@@ -23,7 +23,7 @@
 //! |------------------|-----------------------------------------------------------|
 //! | `format`         | `"blockgibbs"`                                            |
 //! | `format_version` | `"1"` (the only version this crate reads: [`FORMAT_VERSION`]) |
-//! | `kind`           | `"ising_ebm"`, `"potts_ebm"`, `"binary_rbm"`, `"gaussian_rbm"` ([`gaussian_rbm`]) or `"boltzmann_machine"` ([`machine`]) |
+//! | `kind`           | `"ising_ebm"`, `"potts_ebm"`, `"binary_rbm"`, `"gaussian_rbm"` ([`gaussian_rbm`]), `"boltzmann_machine"` ([`machine`]) or `"gaussian_mixture"` ([`mixture`]) |
 //!
 //! and per kind (integers in decimal, β as the shortest decimal that parses back to the same
 //! `f32`, so `np.float32(meta["beta"])` is exact):
@@ -56,7 +56,8 @@
 //!
 //! The tensors of `gaussian_rbm` and `boltzmann_machine` files (`layer{l}.bias`,
 //! `layer{l}.loc`, `layer{l}.log_var`, `weights{l}`) are listed in [`gaussian_rbm`] and
-//! [`machine`].
+//! [`machine`]; those of `gaussian_mixture` files (`F64` `weights`, `means`, `covariances`)
+//! in [`mixture`].
 //!
 //! A file must hold exactly these tensors. Loading checks every dtype and shape against the
 //! metadata, rejects NaN and infinities, and then builds the model through its own validating
@@ -85,6 +86,7 @@ use safetensors::tensor::{Dtype, SafeTensors};
 
 use crate::ising::{IsingEBM, PottsEBM};
 use crate::machine::BoltzmannMachine;
+use crate::mixture::GaussianMixture;
 use crate::rbm::BinaryRbm;
 use crate::rbm::gaussian::GaussianRbm;
 
@@ -92,12 +94,14 @@ mod atomic;
 mod error;
 pub mod gaussian_rbm;
 pub mod machine;
+pub mod mixture;
 
 use atomic::read_file;
 pub use atomic::{temp_file_beside, write_atomic};
 pub use error::ModelIoError;
 pub use gaussian_rbm::KIND_GAUSSIAN_RBM;
 pub use machine::KIND_MACHINE;
+pub use mixture::KIND_MIXTURE;
 
 /// Version of the file layout written by this module; the only one it reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -110,12 +114,13 @@ pub const KIND_POTTS: &str = "potts_ebm";
 /// `kind` of a [`BinaryRbm`] file.
 pub const KIND_RBM: &str = "binary_rbm";
 /// Every `kind` this crate reads.
-pub const KNOWN_KINDS: [&str; 5] = [
+pub const KNOWN_KINDS: [&str; 6] = [
     KIND_ISING,
     KIND_POTTS,
     KIND_RBM,
     KIND_GAUSSIAN_RBM,
     KIND_MACHINE,
+    KIND_MIXTURE,
 ];
 
 /// A model that saves to and loads from the safetensors layout documented in [this
@@ -155,6 +160,8 @@ pub enum AnyModel {
     GaussianRbm(GaussianRbm),
     /// A `boltzmann_machine` file.
     Machine(BoltzmannMachine),
+    /// A `gaussian_mixture` file.
+    Mixture(GaussianMixture),
 }
 
 impl AnyModel {
@@ -166,6 +173,7 @@ impl AnyModel {
             AnyModel::Rbm(_) => KIND_RBM,
             AnyModel::GaussianRbm(_) => KIND_GAUSSIAN_RBM,
             AnyModel::Machine(_) => KIND_MACHINE,
+            AnyModel::Mixture(_) => KIND_MIXTURE,
         }
     }
 
@@ -178,6 +186,7 @@ impl AnyModel {
             KIND_POTTS => PottsEBM::from_safetensors(bytes).map(AnyModel::Potts),
             KIND_GAUSSIAN_RBM => GaussianRbm::from_safetensors(bytes).map(AnyModel::GaussianRbm),
             KIND_MACHINE => BoltzmannMachine::from_safetensors(bytes).map(AnyModel::Machine),
+            KIND_MIXTURE => GaussianMixture::from_safetensors(bytes).map(AnyModel::Mixture),
             _ => BinaryRbm::from_safetensors(bytes).map(AnyModel::Rbm),
         }
     }
@@ -195,6 +204,7 @@ impl AnyModel {
             AnyModel::Rbm(m) => m.save(path),
             AnyModel::GaussianRbm(m) => m.save(path),
             AnyModel::Machine(m) => m.save(path),
+            AnyModel::Mixture(m) => m.save(path),
         }
     }
 }

@@ -35,6 +35,7 @@
 //! - Methods: `predict_proba` = `posterior_soft_assignments`, `predict` = `clustering`,
 //!   `score_samples`, `score`, `bic`, `aic`, `sample_probs`, `sample`, `component_sample`,
 //!   `sample_new_points`, `mixture_probs`, `covariance`, `stddev`.
+//! - [`adjusted_rand_index`] to compare clusterings.
 //!
 //! EM follows scikit-learn 1.9.1 operation by operation where it matters (the `10 ε` added
 //! to `n_k`, where `reg_covar` enters, the lower bound taken before each M-step, the
@@ -49,6 +50,7 @@ mod error;
 mod estep;
 mod fit;
 mod init;
+mod metrics;
 mod model;
 mod mstep;
 mod predict;
@@ -57,5 +59,6 @@ mod sampling;
 pub use error::MixtureError;
 pub use fit::{FitProgress, FitReport, GaussianMixtureOptions, MixtureFit};
 pub use init::InitParams;
+pub use metrics::adjusted_rand_index;
 pub use model::GaussianMixture;
 pub use sampling::NewPoints;
