@@ -9,7 +9,7 @@
 //! their context (a constructor's argument or an EM iteration).
 
 use crate::expfam::CovarianceType;
-use crate::linalg::{self, Cholesky, LinalgError, Mat, MatRef};
+use crate::linalg::{self, Cholesky, LinalgError, MatRef};
 
 /// The precision Cholesky factors of every component and their log-determinants.
 pub(crate) struct PrecisionFactors {
@@ -55,8 +55,7 @@ fn linalg_reason(e: LinalgError) -> String {
 pub(crate) fn full_factor(cov: MatRef<'_, f64>) -> Result<(Vec<f64>, f64), String> {
     let d = cov.nrows();
     let chol = Cholesky::new(cov, "covariance").map_err(linalg_reason)?;
-    let mut inv_l = Mat::<f64>::identity(d, d);
-    chol.solve_lower_in_place(inv_l.as_mut());
+    let inv_l = chol.inverse_lower();
     let mut u = vec![0.0; d * d];
     let mut log_det = 0.0;
     for i in 0..d {

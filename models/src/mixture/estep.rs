@@ -14,12 +14,12 @@
 
 use std::f64::consts::PI;
 
-use faer::linalg::matmul::matmul;
-use faer::{Accum, Mat, MatMut, MatRef, Par};
+use faer::{Accum, Mat, MatMut, MatRef};
 use rayon::prelude::*;
 
 use super::GaussianMixture;
 use crate::expfam::CovarianceType;
+use crate::linalg::matmul;
 use crate::samples::Samples;
 
 /// Samples per block of the parallel batch computations.
@@ -135,53 +135,44 @@ fn prepare(model: &GaussianMixture, m: usize, with_weights: bool) -> Prepared {
     }
 }
 
-/// Writes `log N(x_i; μ_k, Σ_k) (+ log w_k)` of rows `r0..r0 + rows` into `out`
-/// (`rows × K`, row-major).
-fn fill_block(
+/// Row ranges for the per-component products of full covariances: few enough that each is
+/// a sizeable matrix product, enough (times `K`) to keep a few threads busy. They depend
+/// only on `n` and `K`, so results do not depend on the thread count.
+pub(crate) fn component_parts(n: usize, k: usize) -> Vec<(usize, usize)> {
+    let parts = 8usize.div_ceil(k).min(n.div_ceil(128)).max(1);
+    let size = n.div_ceil(parts);
+    (0..parts)
+        .map(|p| (p * size, ((p + 1) * size).min(n)))
+        .filter(|(a, b)| a < b)
+        .collect()
+}
+
+/// `‖(x_i − μ_k)ᵀ U_k‖²` of rows `r0..r1` for component `c`, as scikit-learn computes it:
+/// `X U_k − μ_k U_k`.
+fn full_squared_norms(
     model: &GaussianMixture,
     design: &Design<'_>,
-    prepared: &Prepared,
-    r0: usize,
-    out: &mut [f64],
-    scratch: &mut Vec<f64>,
-) {
-    let (k, d) = (model.n_components(), design.d);
-    let rows = out.len() / k;
-    match prepared {
-        Prepared::Full { mu_u, constant } => {
-            let x = MatRef::from_row_major_slice(&design.x[r0 * d..(r0 + rows) * d], rows, d);
-            scratch.resize(rows * d, 0.0);
-            for c in 0..k {
-                let u = MatRef::from_row_major_slice(
-                    &model.precisions_cholesky[c * d * d..(c + 1) * d * d],
-                    d,
-                    d,
-                );
-                let y = MatMut::from_row_major_slice_mut(scratch, rows, d);
-                matmul(y, Accum::Replace, x, u, 1.0, Par::Seq);
-                let shift = &mu_u[c * d..(c + 1) * d];
-                for (i, y_row) in scratch.chunks_exact(d).enumerate() {
-                    let sq: f64 = y_row
-                        .iter()
-                        .zip(shift)
-                        .map(|(a, b)| (a - b) * (a - b))
-                        .sum();
-                    out[i * k + c] = constant[c] - 0.5 * sq;
-                }
-            }
-        }
-        Prepared::Expanded(b) => {
-            let dst = MatMut::from_row_major_slice_mut(out, rows, k);
-            matmul(
-                dst,
-                Accum::Replace,
-                design.aug_rows(r0, rows),
-                b.as_ref(),
-                1.0,
-                Par::Seq,
-            );
-        }
-    }
+    mu_u: &[f64],
+    c: usize,
+    (r0, r1): (usize, usize),
+) -> Vec<f64> {
+    let d = design.d;
+    let rows = r1 - r0;
+    let x = MatRef::from_row_major_slice(&design.x[r0 * d..r1 * d], rows, d);
+    let u =
+        MatRef::from_row_major_slice(&model.precisions_cholesky[c * d * d..(c + 1) * d * d], d, d);
+    let mut y = vec![0.0; rows * d];
+    matmul(
+        MatMut::from_row_major_slice_mut(&mut y, rows, d),
+        Accum::Replace,
+        x,
+        u,
+        1.0,
+    );
+    let shift = &mu_u[c * d..(c + 1) * d];
+    y.chunks_exact(d)
+        .map(|row| row.iter().zip(shift).map(|(a, b)| (a - b) * (a - b)).sum())
+        .collect()
 }
 
 /// `log p(x_i, k) = log w_k + log N(x_i; μ_k, Σ_k)` (or without `log w_k`), `n × K`
@@ -192,15 +183,44 @@ pub(crate) fn log_prob(
     with_weights: bool,
 ) -> Vec<f64> {
     let k = model.n_components();
-    let prepared = prepare(model, design.m, with_weights);
     let mut out = vec![0.0; design.n * k];
-    out.par_chunks_mut(CHUNK_ROWS * k)
-        .enumerate()
-        .for_each_init(Vec::new, |scratch, (c, block)| {
-            fill_block(model, design, &prepared, c * CHUNK_ROWS, block, scratch);
-        });
+    match prepare(model, design.m, with_weights) {
+        Prepared::Full { mu_u, constant } => {
+            let parts = component_parts(design.n, k);
+            let np = parts.len();
+            let norms: Vec<Vec<f64>> = (0..k * np)
+                .into_par_iter()
+                .map(|t| full_squared_norms(model, design, &mu_u, t / np, parts[t % np]))
+                .collect();
+            for (t, sq) in norms.iter().enumerate() {
+                let (c, (r0, _)) = (t / np, parts[t % np]);
+                for (i, v) in sq.iter().enumerate() {
+                    out[(r0 + i) * k + c] = constant[c] - 0.5 * v;
+                }
+            }
+        }
+        Prepared::Expanded(b) => {
+            out.par_chunks_mut(CHUNK_ROWS * k)
+                .enumerate()
+                .for_each(|(c, block)| {
+                    let r0 = c * CHUNK_ROWS;
+                    let rows = block.len() / k;
+                    let dst = MatMut::from_row_major_slice_mut(block, rows, k);
+                    matmul(
+                        dst,
+                        Accum::Replace,
+                        design.aug_rows(r0, rows),
+                        b.as_ref(),
+                        1.0,
+                    );
+                });
+        }
+    }
     out
 }
+
+/// `ln` of the smallest normal `f64`.
+const UNDERFLOW: f64 = -708.396_418_532_264_1;
 
 /// Replaces each row of `block` (`rows × K` joint log-probabilities) by its
 /// responsibilities and writes `log p(x_i)` to `norm`.
@@ -209,7 +229,10 @@ fn normalise_block(block: &mut [f64], norm: &mut [f64], k: usize) {
         let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let mut sum = 0.0;
         for v in row.iter_mut() {
-            *v = (*v - max).exp();
+            let z = *v - max;
+            // Below this, exp gives a subnormal or zero, at most 2⁻¹⁰²² of the sum (which is
+            // ≥ 1) — and libm's subnormal path costs ten times a normal exp.
+            *v = if z < UNDERFLOW { 0.0 } else { z.exp() };
             sum += *v;
         }
         *lp = max + sum.ln();
@@ -238,16 +261,11 @@ impl Responsibilities {
 /// One E-step: responsibilities and `log p(x_i)` of every sample.
 pub(crate) fn e_step(model: &GaussianMixture, design: &Design<'_>) -> Responsibilities {
     let k = model.n_components();
-    let prepared = prepare(model, design.m, true);
-    let mut resp = vec![0.0; design.n * k];
+    let mut resp = log_prob(model, design, true);
     let mut log_prob_norm = vec![0.0; design.n];
     resp.par_chunks_mut(CHUNK_ROWS * k)
         .zip(log_prob_norm.par_chunks_mut(CHUNK_ROWS))
-        .enumerate()
-        .for_each_init(Vec::new, |scratch, (c, (block, norm))| {
-            fill_block(model, design, &prepared, c * CHUNK_ROWS, block, scratch);
-            normalise_block(block, norm, k);
-        });
+        .for_each(|(block, norm)| normalise_block(block, norm, k));
     Responsibilities {
         resp,
         log_prob_norm,

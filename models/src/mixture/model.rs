@@ -74,7 +74,7 @@ fn check_weights_and_means(weights: &[f64], means: &[f64]) -> Result<(usize, usi
             found: vec![0],
         });
     }
-    if means.is_empty() || means.len() % k != 0 {
+    if means.is_empty() || !means.len().is_multiple_of(k) {
         return Err(MixtureError::Shape {
             field: "means",
             expected: vec![k, (means.len() / k).max(1)],

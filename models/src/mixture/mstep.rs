@@ -8,14 +8,14 @@
 //! samples, summed in block order); full scatters are products `Dᵀ D` of
 //! `D = √r_k ∘ (X − μ_k)` over (component, block) pairs in parallel, lower triangle only.
 
-use faer::linalg::matmul::{matmul, triangular};
-use faer::{Accum, Mat, MatRef, Par};
+use faer::{Accum, Mat, MatRef};
 use rayon::prelude::*;
 
 use super::GaussianMixture;
 use super::components;
-use super::estep::{CHUNK_ROWS, Design};
+use super::estep::{CHUNK_ROWS, Design, component_parts};
 use crate::expfam::CovarianceType;
+use crate::linalg::{matmul, matmul_lower};
 
 /// Why an M-step failed (the fit adds the initialisation and iteration).
 #[derive(Debug)]
@@ -50,7 +50,6 @@ fn statistics(design: &Design<'_>, resp: &[f64], k: usize) -> Mat<f64> {
                 r.transpose(),
                 design.aug_rows(r0, rows),
                 1.0,
-                Par::Seq,
             );
             out
         })
@@ -62,41 +61,40 @@ fn statistics(design: &Design<'_>, resp: &[f64], k: usize) -> Mat<f64> {
     total
 }
 
-/// The lower triangle of `Σ_i r_ik (x_i − μ_k)(x_i − μ_k)ᵀ` for every component.
+/// The lower triangle of `Σ_i r_ik (x_i − μ_k)(x_i − μ_k)ᵀ` for every component, as products
+/// `Dᵀ D` of `D = √r_k ∘ (X − μ_k)` over the (component, row range) pairs in parallel,
+/// summed over the ranges in order.
 fn scatters(design: &Design<'_>, resp: &[f64], means: &[f64], k: usize) -> Vec<Mat<f64>> {
-    let (d, n_chunks) = (design.d, design.n_chunks());
-    let partials: Vec<Mat<f64>> = (0..k * n_chunks)
+    let d = design.d;
+    let parts = component_parts(design.n, k);
+    let np = parts.len();
+    let partials: Vec<Mat<f64>> = (0..k * np)
         .into_par_iter()
         .map(|t| {
-            let (c, chunk) = (t / n_chunks, t % n_chunks);
-            let r0 = chunk * CHUNK_ROWS;
-            let rows = CHUNK_ROWS.min(design.n - r0);
+            let (c, (r0, r1)) = (t / np, parts[t % np]);
             let mu = &means[c * d..(c + 1) * d];
-            let mut centred = Mat::<f64>::zeros(rows, d);
-            for i in 0..rows {
+            let x_rows = design.x[r0 * d..r1 * d].chunks_exact(d);
+            let mut centred = vec![0.0; (r1 - r0) * d];
+            for (i, (out_row, x)) in centred.chunks_exact_mut(d).zip(x_rows).enumerate() {
                 let w = resp[(r0 + i) * k + c].sqrt();
-                let x = &design.x[(r0 + i) * d..(r0 + i + 1) * d];
-                for j in 0..d {
-                    centred[(i, j)] = w * (x[j] - mu[j]);
+                for ((o, x), m) in out_row.iter_mut().zip(x).zip(mu) {
+                    *o = w * (x - m);
                 }
             }
+            let centred = MatRef::from_row_major_slice(&centred, r1 - r0, d);
             let mut out = Mat::<f64>::zeros(d, d);
-            triangular::matmul(
+            matmul_lower(
                 out.as_mut(),
-                triangular::BlockStructure::TriangularLower,
                 Accum::Replace,
                 centred.transpose(),
-                triangular::BlockStructure::Rectangular,
-                centred.as_ref(),
-                triangular::BlockStructure::Rectangular,
+                centred,
                 1.0,
-                Par::Seq,
             );
             out
         })
         .collect();
     partials
-        .chunks(n_chunks)
+        .chunks(np)
         .map(|parts| {
             let mut total = parts[0].clone();
             for p in &parts[1..] {
