@@ -5,7 +5,8 @@
 //! For a full covariance `Σ = L Lᵀ` the cached factor is `U = L⁻ᵀ`, upper triangular, so
 //! that the precision is `Λ = Σ⁻¹ = U Uᵀ` and `‖(x − μ)ᵀ U‖² = (x − μ)ᵀ Λ (x − μ)`; for
 //! diagonal and spherical covariances it is `1/√σ²`. `log_det` is `Σ log diag(U) = ½ log det Λ`.
-//! Failures come back as a reason string; the callers turn it into the error that fits
+//! A full covariance whose Cholesky pivot is below `d ε max_i Σ_ii` counts as singular (its
+//! precision would be rounding noise). Failures come back as a reason string; the callers turn it into the error that fits
 //! their context (a constructor's argument or an EM iteration).
 
 use crate::expfam::CovarianceType;
@@ -55,6 +56,17 @@ fn linalg_reason(e: LinalgError) -> String {
 pub(crate) fn full_factor(cov: MatRef<'_, f64>) -> Result<(Vec<f64>, f64), String> {
     let d = cov.nrows();
     let chol = Cholesky::new(cov, "covariance").map_err(linalg_reason)?;
+    // A pivot below the rounding error of the variances means singular to working
+    // precision: its inverse would be noise (numpy's Cholesky, and so scikit-learn, accepts
+    // any positive pivot).
+    let scale = (0..d).map(|i| cov[(i, i)]).fold(0.0, f64::max);
+    let l = chol.lower();
+    if let Some(j) = (0..d).find(|&j| l[(j, j)] * l[(j, j)] <= d as f64 * f64::EPSILON * scale) {
+        return Err(format!(
+            "Cholesky pivot {j} is {:e}, zero to working precision",
+            l[(j, j)] * l[(j, j)]
+        ));
+    }
     let inv_l = chol.inverse_lower();
     let mut u = vec![0.0; d * d];
     let mut log_det = 0.0;

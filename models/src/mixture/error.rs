@@ -103,6 +103,13 @@ pub enum MixtureError {
         /// Its total responsibility `Σ_i r_ik`.
         mass: f64,
     },
+    /// A log-density that is not a number: values so large (near `f64::MAX`, in the data or
+    /// the parameters) that a squared distance overflowed.
+    #[error("the log-density of sample {row} overflowed (values near f64::MAX)")]
+    Overflow {
+        /// The sample (row) at fault.
+        row: usize,
+    },
     /// An argument of a method outside its domain (`sample(0, …)`, …).
     #[error("argument `{field}` = {value}: {reason}")]
     InvalidArgument {

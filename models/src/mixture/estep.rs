@@ -17,7 +17,7 @@ use std::f64::consts::PI;
 use faer::{Accum, Mat, MatMut, MatRef};
 use rayon::prelude::*;
 
-use super::GaussianMixture;
+use super::{GaussianMixture, MixtureError};
 use crate::expfam::CovarianceType;
 use crate::linalg::matmul;
 use crate::samples::Samples;
@@ -249,6 +249,20 @@ pub(crate) struct Responsibilities {
     pub(crate) resp: Vec<f64>,
     /// `log p(x_i)` per sample.
     pub(crate) log_prob_norm: Vec<f64>,
+}
+
+/// Errors with the first row of log-densities `values` (`rows × k`) that overflowed: one
+/// holding a NaN or `+∞`, or `−∞` throughout (finite data and parameters give finite
+/// log-densities unless a square overflows; a zero weight makes one entry `−∞`, not all).
+pub(crate) fn check_rows(values: &[f64], k: usize) -> Result<(), MixtureError> {
+    let bad = |row: &[f64]| {
+        row.iter().any(|v| v.is_nan() || *v == f64::INFINITY)
+            || row.iter().all(|v| *v == f64::NEG_INFINITY)
+    };
+    match values.chunks_exact(k).position(bad) {
+        Some(row) => Err(MixtureError::Overflow { row }),
+        None => Ok(()),
+    }
 }
 
 impl Responsibilities {

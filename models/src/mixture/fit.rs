@@ -8,7 +8,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::components;
-use super::estep::{Design, e_step};
+use super::estep::{Design, check_rows, e_step};
 use super::init::{InitParams, responsibilities};
 use super::model::{check_cov_array, check_weights};
 use super::mstep::{MStepFailure, WeightNorm, m_step};
@@ -240,6 +240,12 @@ fn failure(f: MStepFailure, init: usize, iteration: usize, reg_covar: f64) -> Mi
 /// scikit-learn's `_initialize_parameters`: responsibilities from `init_params` unless all
 /// three `*_init` are given, an M-step from them with weights `n_k / n`, then the given
 /// parameters override the estimated ones.
+///
+/// As in scikit-learn, the weights `n_k / n` are not renormalised: after the one-hot starts
+/// (`k-means++`, `random_from_data`) each is `(1 + 10ε)/n` and they sum to `K/n`. That
+/// changes no responsibility, but the first lower bound is `log(K/n)` below the
+/// log-likelihood of the normalised start — kept so that iteration counts match
+/// scikit-learn's.
 fn initialise(
     design: &Design<'_>,
     options: &GaussianMixtureOptions,
@@ -334,6 +340,10 @@ impl GaussianMixture {
         for init in 0..options.n_init {
             let mut model = initialise(&design, options, &given, &mut rng, init)?;
             if options.max_iter == 0 {
+                // The one-hot starts' weights n_k / n sum to K/n (see `initialise`); a
+                // returned mixture is a probability model.
+                let total: f64 = model.weights.iter().sum();
+                model.weights.iter_mut().for_each(|w| *w /= total);
                 let report = FitReport {
                     n_iter: 0,
                     converged: false,
@@ -352,6 +362,7 @@ impl GaussianMixture {
                 n_iter = iteration;
                 let previous = lower_bound;
                 let e = e_step(&model, &design);
+                check_rows(&e.log_prob_norm, 1)?;
                 m_step(
                     &mut model,
                     &design,
@@ -390,7 +401,7 @@ impl GaussianMixture {
             }
         }
         let (model, report) = best.expect("n_init ≥ 1 runs at least one initialisation");
-        let labels = model.predict_design(&design);
+        let labels = model.predict_design(&design)?;
         Ok(MixtureFit {
             model,
             report,

@@ -105,6 +105,24 @@ fn scatters(design: &Design<'_>, resp: &[f64], means: &[f64], k: usize) -> Vec<M
         .collect()
 }
 
+/// Errors unless `variance = E[x²] − E[x]² + reg` (with `second = E[x²]`) stands above the
+/// rounding error of that difference: below it the variance is zero to working precision
+/// and its inverse would be noise (scikit-learn only rejects variances ≤ 0).
+fn check_variance(
+    variance: f64,
+    second: f64,
+    component: usize,
+    j: usize,
+) -> Result<(), MStepFailure> {
+    if variance > 8.0 * f64::EPSILON * second.abs() && variance.is_finite() {
+        return Ok(());
+    }
+    Err(MStepFailure::Singular {
+        component,
+        reason: format!("variance {j} is {variance:e}, zero to working precision"),
+    })
+}
+
 /// Replaces the parameters of `model` by the M-step estimates from responsibilities `resp`
 /// (`n × K` row-major). Components whose total responsibility is below `min_mass` are
 /// [`MStepFailure::Empty`].
@@ -147,19 +165,28 @@ pub(crate) fn m_step(
             }
             cov
         }
-        CovarianceType::Diagonal => (0..k * d)
-            .map(|t| {
+        CovarianceType::Diagonal => {
+            let mut cov = Vec::with_capacity(k * d);
+            for t in 0..k * d {
                 let (c, j) = (t / d, t % d);
-                let mu = means[t];
-                stats[(c, 1 + d + j)] / nk[c] - mu * mu + reg_covar
-            })
-            .collect(),
-        CovarianceType::Isotropic => (0..k)
-            .map(|c| {
+                let second = stats[(c, 1 + d + j)] / nk[c];
+                let var = second - means[t] * means[t] + reg_covar;
+                check_variance(var, second, c, j)?;
+                cov.push(var);
+            }
+            cov
+        }
+        CovarianceType::Isotropic => {
+            let mut cov = Vec::with_capacity(k);
+            for c in 0..k {
                 let mu2: f64 = means[c * d..(c + 1) * d].iter().map(|m| m * m).sum();
-                (stats[(c, 1 + d)] / nk[c] - mu2) / d as f64 + reg_covar
-            })
-            .collect(),
+                let second = stats[(c, 1 + d)] / nk[c];
+                let var = (second - mu2) / d as f64 + reg_covar;
+                check_variance(var, second / d as f64, c, 0)?;
+                cov.push(var);
+            }
+            cov
+        }
         CovarianceType::Fixed => Vec::new(),
     };
     let factors: Vec<Result<(Vec<f64>, f64), String>> = (0..k)

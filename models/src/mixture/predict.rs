@@ -1,7 +1,7 @@
 //! What a mixture says about data: responsibilities, labels, log-densities, information
 //! criteria (scikit-learn's and multiDGD's method names).
 
-use super::estep::{Design, e_step, log_prob};
+use super::estep::{Design, Responsibilities, check_rows, e_step, log_prob};
 use super::{GaussianMixture, MixtureError};
 use crate::samples::Samples;
 
@@ -29,14 +29,31 @@ impl GaussianMixture {
     }
 
     /// Labels from a prepared design (the final E-step of a fit).
-    pub(crate) fn predict_design(&self, design: &Design<'_>) -> Vec<usize> {
-        argmax_rows(&log_prob(self, design, true), self.n_components())
+    pub(crate) fn predict_design(&self, design: &Design<'_>) -> Result<Vec<usize>, MixtureError> {
+        let k = self.n_components();
+        let joint = log_prob(self, design, true);
+        check_rows(&joint, k)?;
+        Ok(argmax_rows(&joint, k))
+    }
+
+    /// An E-step on `x`, with NaN (overflow) reported.
+    fn checked_e_step(&self, x: &Samples) -> Result<Responsibilities, MixtureError> {
+        let e = e_step(self, &self.design(x)?);
+        check_rows(&e.log_prob_norm, 1)?;
+        Ok(e)
+    }
+
+    /// Component log-densities on `x`, with NaN (overflow) reported.
+    fn checked_log_prob(&self, x: &Samples, with_weights: bool) -> Result<Vec<f64>, MixtureError> {
+        let p = log_prob(self, &self.design(x)?, with_weights);
+        check_rows(&p, self.n_components())?;
+        Ok(p)
     }
 
     /// The responsibilities `p(k | x_i)`, `[n, K]` row-major (scikit-learn's
     /// `predict_proba`). Errors if `x` has the wrong number of columns.
     pub fn predict_proba(&self, x: &Samples) -> Result<Vec<f64>, MixtureError> {
-        Ok(e_step(self, &self.design(x)?).resp)
+        Ok(self.checked_e_step(x)?.resp)
     }
 
     /// goal-jax's name for [`GaussianMixture::predict_proba`].
@@ -47,7 +64,7 @@ impl GaussianMixture {
     /// The most probable component of each sample, `argmax_k w_k N(x_i; μ_k, Σ_k)`
     /// (scikit-learn's `predict`).
     pub fn predict(&self, x: &Samples) -> Result<Vec<usize>, MixtureError> {
-        Ok(self.predict_design(&self.design(x)?))
+        self.predict_design(&self.design(x)?)
     }
 
     /// multiDGD's name for [`GaussianMixture::predict`].
@@ -57,7 +74,7 @@ impl GaussianMixture {
 
     /// `log p(x_i)` of every sample (scikit-learn's `score_samples`).
     pub fn score_samples(&self, x: &Samples) -> Result<Vec<f64>, MixtureError> {
-        Ok(e_step(self, &self.design(x)?).log_prob_norm)
+        Ok(self.checked_e_step(x)?.log_prob_norm)
     }
 
     /// The mean of `log p(x_i)` (scikit-learn's `score`).
@@ -82,7 +99,7 @@ impl GaussianMixture {
     /// The component densities `N(x_i; μ_k, Σ_k)` without the weights, `[n, K]`
     /// row-major (multiDGD's `sample_probs`, which however includes the weights).
     pub fn sample_probs(&self, x: &Samples) -> Result<Vec<f64>, MixtureError> {
-        let mut p = log_prob(self, &self.design(x)?, false);
+        let mut p = self.checked_log_prob(x, false)?;
         p.iter_mut().for_each(|v| *v = v.exp());
         Ok(p)
     }
@@ -90,6 +107,6 @@ impl GaussianMixture {
     /// `log N(x_i; μ_k, Σ_k)` without the weights, `[n, K]` row-major (the logarithm of
     /// [`GaussianMixture::sample_probs`], without its underflow).
     pub fn component_log_densities(&self, x: &Samples) -> Result<Vec<f64>, MixtureError> {
-        Ok(log_prob(self, &self.design(x)?, false))
+        self.checked_log_prob(x, false)
     }
 }
