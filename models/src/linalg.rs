@@ -383,6 +383,42 @@ mod tests {
     }
 
     #[test]
+    fn products_and_triangular_inverse_match_the_definitions() {
+        let a = from_rows(2, 3, &[1.0, 2.0, 3.0, -1.0, 0.5, 4.0], "a").unwrap();
+        let b = from_rows(3, 2, &[2.0, 0.0, 1.0, -1.0, 0.5, 3.0], "b").unwrap();
+        let mut c = Mat::<f64>::zeros(2, 2);
+        matmul(c.as_mut(), Accum::Replace, a.as_ref(), b.as_ref(), 2.0);
+        matmul(c.as_mut(), Accum::Add, a.as_ref(), b.as_ref(), 1.0);
+        for i in 0..2 {
+            for j in 0..2 {
+                let want: f64 = (0..3).map(|l| 3.0 * a[(i, l)] * b[(l, j)]).sum();
+                assert!((c[(i, j)] - want).abs() < 1e-12);
+            }
+        }
+        // Lower triangle of AᵀA only; the strict upper triangle keeps its old value.
+        let mut g = Mat::<f64>::from_fn(3, 3, |_, _| 7.0);
+        matmul_lower(g.as_mut(), Accum::Replace, a.transpose(), a.as_ref(), 1.0);
+        for i in 0..3 {
+            for j in 0..3 {
+                let want: f64 = (0..2).map(|l| a[(l, i)] * a[(l, j)]).sum();
+                assert_eq!(g[(i, j)], if j <= i { want } else { 7.0 });
+            }
+        }
+        let chol = Cholesky::new(spd().as_ref(), "a").unwrap();
+        let inv = chol.inverse_lower();
+        let prod = &inv * chol.lower();
+        for i in 0..3 {
+            for j in 0..3 {
+                assert!((prod[(i, j)] - if i == j { 1.0 } else { 0.0 }).abs() < 1e-14);
+                if j > i {
+                    assert_eq!(inv[(i, j)], 0.0);
+                }
+            }
+        }
+        clear_upper_vector_state();
+    }
+
+    #[test]
     fn eigen_reconstructs() {
         let a = spd();
         let e = symmetric_eigen(a.as_ref(), "a").unwrap();

@@ -178,7 +178,7 @@ fn samples_have_the_mixture_moments_within_standard_errors() {
             labels.windows(2).all(|w| w[0] <= w[1]),
             "grouped by component"
         );
-        for k in 0..3 {
+        for (k, &w) in WEIGHTS.iter().enumerate() {
             let rows: Vec<&[f64]> = x
                 .iter_rows()
                 .zip(&labels)
@@ -186,7 +186,6 @@ fn samples_have_the_mixture_moments_within_standard_errors() {
                 .map(|(r, _)| r)
                 .collect();
             let nk = rows.len() as f64;
-            let w = WEIGHTS[k];
             assert!((nk / n as f64 - w).abs() < 5.0 * (w * (1.0 - w) / n as f64).sqrt());
             let cov = full_covariance(ty, k);
             let mean: Vec<f64> = (0..3)

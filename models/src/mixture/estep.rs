@@ -1,12 +1,12 @@
 //! The E-step: per-component log-densities through the cached precision Cholesky factors,
 //! as scikit-learn's `_estimate_log_gaussian_prob`, then log-sum-exp and responsibilities.
 //!
-//! Everything is computed by blocks of [`CHUNK_ROWS`] samples in parallel (rayon); the
-//! blocks do not depend on the thread count and reductions run in block order, so results
-//! are bit-identical for any number of threads.
+//! Work is split into blocks of samples (and components) that run in parallel (rayon); the
+//! blocks depend only on the data size and `K`, never on the thread count, and reductions
+//! run in block order, so results are bit-identical for any number of threads.
 //!
-//! - Full covariances: `y = X U_k − μ_k U_k` (a faer matrix product per block and
-//!   component), `log N = −½ (d log 2π + ‖y‖²) + Σ log diag U_k`.
+//! - Full covariances: `y = X U_k − μ_k U_k` (a faer matrix product per component and
+//!   [`component_parts`] row range), `log N = −½ (d log 2π + ‖y‖²) + Σ log diag U_k`.
 //! - Diagonal, spherical and fixed: the quadratic form expands into one matrix product of
 //!   the [`Design`] `[1 | X | X²]` (or `[1 | X | ‖x‖²]`) with a `m × K` coefficient matrix
 //!   whose first row holds each component's constant, as scikit-learn's
@@ -283,5 +283,45 @@ pub(crate) fn e_step(model: &GaussianMixture, design: &Design<'_>) -> Responsibi
     Responsibilities {
         resp,
         log_prob_norm,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn component_parts_tile_the_rows() {
+        for n in [1, 5, 127, 128, 129, 1797, 10_000] {
+            for k in [1, 2, 3, 8, 10, 50] {
+                let parts = component_parts(n, k);
+                assert_eq!(parts[0].0, 0);
+                assert_eq!(parts.last().unwrap().1, n);
+                assert!(
+                    parts
+                        .windows(2)
+                        .all(|w| w[0].1 == w[1].0 && w[0].0 < w[0].1)
+                );
+                assert!(parts.len() * k >= 8.min(k * n.div_ceil(128)), "n {n} k {k}");
+            }
+        }
+    }
+
+    #[test]
+    fn overflowed_rows_are_named() {
+        let inf = f64::INFINITY;
+        assert_eq!(check_rows(&[0.0, -inf, -1.0, -2.0], 2), Ok(()));
+        assert_eq!(
+            check_rows(&[0.0, -1.0, -inf, -inf], 2),
+            Err(MixtureError::Overflow { row: 1 })
+        );
+        assert_eq!(
+            check_rows(&[f64::NAN, 0.0], 2),
+            Err(MixtureError::Overflow { row: 0 })
+        );
+        assert_eq!(
+            check_rows(&[0.0, inf], 1),
+            Err(MixtureError::Overflow { row: 1 })
+        );
     }
 }

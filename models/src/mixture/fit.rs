@@ -299,7 +299,8 @@ impl GaussianMixture {
     /// ([`MixtureError::TooFewSamples`]), an empty component
     /// ([`MixtureError::EmptyComponent`]) or a singular covariance
     /// ([`MixtureError::SingularCovariance`]), each naming the component, initialisation
-    /// and iteration.
+    /// and iteration; a log-density that overflowed ([`MixtureError::Overflow`], only for
+    /// values near `f64::MAX`). Never NaN.
     ///
     /// ```
     /// use blockgibbs_models::mixture::{GaussianMixture, GaussianMixtureOptions};

@@ -239,3 +239,82 @@ pub(crate) fn responsibilities(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+    use crate::expfam::CovarianceType;
+    use crate::mixture::{GaussianMixture, adjusted_rand_index};
+    use crate::samples::Samples;
+
+    /// Three far-apart blobs and the component of each sample.
+    fn blobs() -> (Samples, Vec<usize>) {
+        let gm = GaussianMixture::new(
+            CovarianceType::Isotropic,
+            vec![0.2, 0.3, 0.5],
+            vec![-20.0, 0.0, 0.0, 20.0, 20.0, 0.0],
+            vec![1.0, 2.0, 0.5],
+        )
+        .unwrap();
+        gm.sample(600, 4).unwrap()
+    }
+
+    #[test]
+    fn seeds_land_in_distinct_blobs_and_k_means_recovers_them() {
+        let (x, truth) = blobs();
+        let design = Design::new(&x, CovarianceType::Full);
+        for seed in 0..5 {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let mut blobs: Vec<usize> = kmeans_plusplus(&design, 3, &mut rng)
+                .into_iter()
+                .map(|i| truth[i])
+                .collect();
+            blobs.sort_unstable();
+            assert_eq!(blobs, vec![0, 1, 2], "seed {seed}");
+            let labels = kmeans_labels(&design, 3, &mut rng);
+            assert_eq!(adjusted_rand_index(&labels, &truth).unwrap(), 1.0);
+        }
+    }
+
+    #[test]
+    fn responsibilities_are_distributions_over_components() {
+        let (x, _) = blobs();
+        let design = Design::new(&x, CovarianceType::Diagonal);
+        for method in [
+            InitParams::KMeans,
+            InitParams::KMeansPlusPlus,
+            InitParams::Random,
+            InitParams::RandomFromData,
+        ] {
+            let mut rng = ChaCha8Rng::seed_from_u64(1);
+            let resp = responsibilities(method, &design, 3, &mut rng);
+            assert_eq!(resp.len(), 600 * 3);
+            assert!(resp.iter().all(|&r| (0.0..=1.0).contains(&r)));
+            let sums: Vec<f64> = resp.chunks(3).map(|r| r.iter().sum()).collect();
+            match method {
+                // One sample per component.
+                InitParams::KMeansPlusPlus | InitParams::RandomFromData => {
+                    assert_eq!(sums.iter().filter(|&&s| s == 1.0).count(), 3);
+                    assert_eq!(sums.iter().filter(|&&s| s == 0.0).count(), 597);
+                }
+                _ => assert!(sums.iter().all(|s| (s - 1.0).abs() < 1e-12)),
+            }
+            assert_eq!(InitParams::parse(method.name()), Some(method));
+        }
+    }
+
+    #[test]
+    fn empty_clusters_take_the_farthest_samples() {
+        // Two identical centres: one cluster would be empty; it takes the farthest sample.
+        let x = Samples::new(vec![0.0, 0.1, 0.2, 10.0], 1).unwrap();
+        let design = Design::new(&x, CovarianceType::Full);
+        let centres = [0.0, 0.0];
+        let labels = [0, 0, 0, 0];
+        let (mut sums, mut counts) = (vec![10.3, 0.0], vec![4, 0]);
+        relocate_empty(&design, &centres, &labels, &mut sums, &mut counts);
+        assert_eq!(counts, vec![3, 1]);
+        assert!((sums[0] - 0.3).abs() < 1e-12 && sums[1] == 10.0);
+    }
+}

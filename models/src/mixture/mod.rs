@@ -43,7 +43,25 @@
 //! both reach the same log-likelihood. With `reg_covar = 0` EM never decreases the
 //! log-likelihood; with `reg_covar > 0` the M-step is no longer the exact maximiser.
 //! Batch computations are faer matrix products over blocks of samples (and components) in
-//! parallel with rayon.
+//! parallel with rayon; results do not depend on the number of threads.
+//!
+//! # Differences from scikit-learn
+//!
+//! - Random choices (initialisation, sampling) come from a seeded ChaCha8 stream, not numpy's:
+//!   the same seed does not give scikit-learn's draws. Given the same initial parameters
+//!   (`weights_init`, `means_init`, `precisions_init`) both run the same EM
+//!   (`scripts/sklearn_mixture.py` and `examples/mixture_bench.rs` check it).
+//! - No `tied` covariances and no `warm_start`; `Fixed` (identity covariances) is ours.
+//! - A component whose total responsibility falls below
+//!   [`GaussianMixtureOptions::min_component_mass`] is [`MixtureError::EmptyComponent`]
+//!   (scikit-learn carries on with a weight of order `1e-15`), and a covariance singular to
+//!   working precision (a Cholesky pivot below `d ε max_i Σ_ii`, a variance below the rounding
+//!   error of `E[x²] − E[x]²`) is [`MixtureError::SingularCovariance`] (scikit-learn only
+//!   stops when the pivot or variance is not positive).
+//! - With `max_iter = 0` the returned weights are normalised (scikit-learn's one-hot starts
+//!   leave them summing to `K/n`).
+//! - [`GaussianMixture::sample`] returns the draws grouped by component, as scikit-learn's,
+//!   but [`GaussianMixture::sample_probs`] excludes the weights (multiDGD's includes them).
 
 mod components;
 mod error;

@@ -167,10 +167,10 @@ pub(crate) fn m_step(
         }
         CovarianceType::Diagonal => {
             let mut cov = Vec::with_capacity(k * d);
-            for t in 0..k * d {
+            for (t, mu) in means.iter().enumerate() {
                 let (c, j) = (t / d, t % d);
                 let second = stats[(c, 1 + d + j)] / nk[c];
-                let var = second - means[t] * means[t] + reg_covar;
+                let var = second - mu * mu + reg_covar;
                 check_variance(var, second, c, j)?;
                 cov.push(var);
             }
