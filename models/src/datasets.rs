@@ -4,12 +4,17 @@
 //! - [`digits`]: the UCI *Optical Recognition of Handwritten Digits* test set (Alpaydin &
 //!   Kaynak, 1998; CC BY 4.0): 1,797 images of 8×8 pixels with values `0..=16`, and their
 //!   labels. [`digits_binary`] thresholds the pixels at [`DIGITS_THRESHOLD`] for binary RBMs.
+//! - [`iris()`]: Fisher's iris data (150 × 4 measurements, three species; CC BY 4.0); see
+//!   [`mod@iris`] (file `models/data/iris/iris.csv`).
 //!
 //! The file (`models/data/digits/digits.csv`, see `models/data/digits/README.md` for provenance, licence and
 //! citation) is compiled into the library with `include_bytes!`, so loading works from any
 //! working directory and needs no file system.
 
 use thiserror::Error;
+
+pub mod iris;
+pub use iris::{IRIS_CLASSES, IRIS_FEATURES, IRIS_ROWS, Iris, IrisError, iris};
 
 /// Number of images in [`digits`].
 pub const DIGITS_ROWS: usize = 1797;

@@ -23,7 +23,7 @@
 //! |------------------|-----------------------------------------------------------|
 //! | `format`         | `"blockgibbs"`                                            |
 //! | `format_version` | `"1"` (the only version this crate reads: [`FORMAT_VERSION`]) |
-//! | `kind`           | `"ising_ebm"`, `"potts_ebm"`, `"binary_rbm"`, `"gaussian_rbm"` ([`gaussian_rbm`]), `"boltzmann_machine"` ([`machine`]), `"gmm_prior"` or `"gmm_prior_supervised"` ([`gmm_prior`]), `"factor_analysis"` or `"ppca"` ([`lgm`]) |
+//! | `kind`           | `"ising_ebm"`, `"potts_ebm"`, `"binary_rbm"`, `"gaussian_rbm"` ([`gaussian_rbm`]), `"boltzmann_machine"` ([`machine`]), `"gmm_prior"` or `"gmm_prior_supervised"` ([`gmm_prior`]), `"factor_analysis"` or `"ppca"` ([`lgm`]), `"hmog"` ([`hmog`]), `"gaussian_mixture"` ([`mixture`]) |
 //!
 //! and per kind (integers in decimal, β as the shortest decimal that parses back to the same
 //! `f32`, so `np.float32(meta["beta"])` is exact):
@@ -56,7 +56,8 @@
 //!
 //! The tensors of `gaussian_rbm` and `boltzmann_machine` files (`layer{l}.bias`,
 //! `layer{l}.loc`, `layer{l}.log_var`, `weights{l}`) are listed in [`gaussian_rbm`] and
-//! [`machine`].
+//! [`machine`]; those of `gaussian_mixture` files (`F64` `weights`, `means`, `covariances`)
+//! in [`mixture`].
 //!
 //! A file must hold exactly these tensors. Loading checks every dtype and shape against the
 //! metadata, rejects NaN and infinities, and then builds the model through its own validating
@@ -87,9 +88,11 @@ use crate::dgd::{GaussianMixturePrior, SupervisedGaussianMixturePrior};
 use crate::ising::{IsingEBM, PottsEBM};
 use crate::lgm::{FactorAnalysis, Ppca};
 use crate::machine::BoltzmannMachine;
+use crate::mixture::GaussianMixture;
 use crate::rbm::BinaryRbm;
 use crate::rbm::gaussian::GaussianRbm;
 
+mod any;
 mod atomic;
 mod error;
 mod f64_tensors;
@@ -98,8 +101,10 @@ pub mod gmm_prior;
 pub mod hmog;
 pub mod lgm;
 pub mod machine;
+pub mod mixture;
 
 use atomic::read_file;
+pub use any::{AnyModel, read_kind};
 pub use atomic::{temp_file_beside, write_atomic};
 pub use error::ModelIoError;
 pub use gaussian_rbm::KIND_GAUSSIAN_RBM;
@@ -107,6 +112,7 @@ pub use gmm_prior::{KIND_GMM_PRIOR, KIND_GMM_PRIOR_SUPERVISED};
 pub use hmog::KIND_HMOG;
 pub use lgm::{KIND_FACTOR_ANALYSIS, KIND_PPCA};
 pub use machine::KIND_MACHINE;
+pub use mixture::KIND_MIXTURE;
 
 /// Version of the file layout written by this module; the only one it reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -119,7 +125,7 @@ pub const KIND_POTTS: &str = "potts_ebm";
 /// `kind` of a [`BinaryRbm`] file.
 pub const KIND_RBM: &str = "binary_rbm";
 /// Every `kind` this crate reads.
-pub const KNOWN_KINDS: [&str; 10] = [
+pub const KNOWN_KINDS: [&str; 11] = [
     KIND_ISING,
     KIND_POTTS,
     KIND_RBM,
@@ -130,6 +136,7 @@ pub const KNOWN_KINDS: [&str; 10] = [
     KIND_HMOG,
     KIND_FACTOR_ANALYSIS,
     KIND_PPCA,
+    KIND_MIXTURE,
 ];
 
 /// A model that saves to and loads from the safetensors layout documented in [this
@@ -154,96 +161,6 @@ pub trait ModelIo: Sized {
     fn load(path: impl AsRef<Path>) -> Result<Self, ModelIoError> {
         Self::from_safetensors(&read_file(path.as_ref())?)
     }
-}
-
-/// Any model this module can load, for files of unknown kind.
-#[derive(Debug, Clone, PartialEq)]
-pub enum AnyModel {
-    /// An `ising_ebm` file.
-    Ising(IsingEBM),
-    /// A `potts_ebm` file.
-    Potts(PottsEBM),
-    /// A `binary_rbm` file.
-    Rbm(BinaryRbm),
-    /// A `gaussian_rbm` file.
-    GaussianRbm(GaussianRbm),
-    /// A `boltzmann_machine` file.
-    Machine(BoltzmannMachine),
-    /// A `gmm_prior` file.
-    GmmPrior(GaussianMixturePrior),
-    /// A `gmm_prior_supervised` file.
-    SupervisedGmmPrior(SupervisedGaussianMixturePrior),
-    /// An `hmog` file.
-    Hmog(crate::hmog::Hmog),
-    /// A `factor_analysis` file.
-    FactorAnalysis(FactorAnalysis),
-    /// A `ppca` file.
-    Ppca(Ppca),
-}
-
-impl AnyModel {
-    /// The `kind` metadata value of the held model.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            AnyModel::Ising(_) => KIND_ISING,
-            AnyModel::Potts(_) => KIND_POTTS,
-            AnyModel::Rbm(_) => KIND_RBM,
-            AnyModel::GaussianRbm(_) => KIND_GAUSSIAN_RBM,
-            AnyModel::Machine(_) => KIND_MACHINE,
-            AnyModel::GmmPrior(_) => KIND_GMM_PRIOR,
-            AnyModel::SupervisedGmmPrior(_) => KIND_GMM_PRIOR_SUPERVISED,
-            AnyModel::Hmog(_) => KIND_HMOG,
-            AnyModel::FactorAnalysis(_) => KIND_FACTOR_ANALYSIS,
-            AnyModel::Ppca(_) => KIND_PPCA,
-        }
-    }
-
-    /// Parses a file of any known kind held in memory.
-    pub fn from_safetensors(bytes: &[u8]) -> Result<AnyModel, ModelIoError> {
-        let file = parse(bytes)?;
-        let kind = check_header(&file, None)?;
-        match kind {
-            KIND_ISING => IsingEBM::from_safetensors(bytes).map(AnyModel::Ising),
-            KIND_POTTS => PottsEBM::from_safetensors(bytes).map(AnyModel::Potts),
-            KIND_GAUSSIAN_RBM => GaussianRbm::from_safetensors(bytes).map(AnyModel::GaussianRbm),
-            KIND_MACHINE => BoltzmannMachine::from_safetensors(bytes).map(AnyModel::Machine),
-            KIND_GMM_PRIOR => GaussianMixturePrior::from_safetensors(bytes).map(AnyModel::GmmPrior),
-            KIND_GMM_PRIOR_SUPERVISED => SupervisedGaussianMixturePrior::from_safetensors(bytes)
-                .map(AnyModel::SupervisedGmmPrior),
-            KIND_HMOG => crate::hmog::Hmog::from_safetensors(bytes).map(AnyModel::Hmog),
-            KIND_FACTOR_ANALYSIS => {
-                FactorAnalysis::from_safetensors(bytes).map(AnyModel::FactorAnalysis)
-            }
-            KIND_PPCA => Ppca::from_safetensors(bytes).map(AnyModel::Ppca),
-            _ => BinaryRbm::from_safetensors(bytes).map(AnyModel::Rbm),
-        }
-    }
-
-    /// Reads a file of any known kind.
-    pub fn load(path: impl AsRef<Path>) -> Result<AnyModel, ModelIoError> {
-        AnyModel::from_safetensors(&read_file(path.as_ref())?)
-    }
-
-    /// Writes the held model (see [`ModelIo::save`]).
-    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), ModelIoError> {
-        match self {
-            AnyModel::Ising(m) => m.save(path),
-            AnyModel::Potts(m) => m.save(path),
-            AnyModel::Rbm(m) => m.save(path),
-            AnyModel::GaussianRbm(m) => m.save(path),
-            AnyModel::Machine(m) => m.save(path),
-            AnyModel::GmmPrior(m) => m.save(path),
-            AnyModel::SupervisedGmmPrior(m) => m.save(path),
-            AnyModel::Hmog(m) => m.save(path),
-            AnyModel::FactorAnalysis(m) => m.save(path),
-            AnyModel::Ppca(m) => m.save(path),
-        }
-    }
-}
-
-/// The `kind` of a file held in memory, after checking `format` and `format_version`.
-pub fn read_kind(bytes: &[u8]) -> Result<&'static str, ModelIoError> {
-    check_header(&parse(bytes)?, None)
 }
 
 impl ModelIo for IsingEBM {

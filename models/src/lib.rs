@@ -12,6 +12,7 @@
 //! - [`machine`]: layered Boltzmann machines of binary, spin, Gaussian and categorical
 //!   units: energies, conditionals, lowering, paysage's sampling modes, CD/PCD gradients.
 //! - [`lgm`]: factor analysis and probabilistic PCA (linear Gaussian harmoniums, EM, whitening).
+//! - [`mixture`]: Gaussian mixtures fitted by EM, as scikit-learn's `GaussianMixture`.
 //! - [`io`]: save/load of every model as documented safetensors files.
 //!
 //! Models II (exponential families and what is built from them):
@@ -39,6 +40,7 @@ pub mod lgm;
 pub mod linalg;
 pub mod machine;
 pub mod metrics;
+pub mod mixture;
 pub mod optim;
 pub mod rbm;
 pub mod samples;

@@ -8,7 +8,7 @@
 //! and samples themselves, and nested parallelism inside small factorisations only costs.
 
 use faer::linalg::solvers::{DenseSolveCore, SolveCore};
-use faer::{Conj, Par, Side};
+use faer::{Accum, Conj, Par, Side};
 use thiserror::Error;
 
 pub use faer::{Mat, MatMut, MatRef};
@@ -141,6 +141,8 @@ impl Cholesky {
                 }
             }
         })?;
+        // faer's blocked factorisation runs its gemm kernels (see `clear_upper_vector_state`).
+        clear_upper_vector_state();
         Ok(Cholesky { factor })
     }
 
@@ -193,6 +195,20 @@ impl Cholesky {
         );
     }
 
+    /// `L⁻¹`, lower triangular (faer's triangular inversion: about a third of the work of
+    /// solving against the identity).
+    pub fn inverse_lower(&self) -> Mat<f64> {
+        let d = self.dim();
+        let mut out = Mat::<f64>::zeros(d, d);
+        faer::linalg::triangular_inverse::invert_lower_triangular(
+            out.as_mut(),
+            self.factor.L(),
+            Par::Seq,
+        );
+        clear_upper_vector_state();
+        out
+    }
+
     /// `A⁻¹`.
     pub fn inverse(&self) -> Mat<f64> {
         self.factor.inverse()
@@ -202,6 +218,66 @@ impl Cholesky {
     pub fn reconstruct(&self) -> Mat<f64> {
         self.factor.reconstruct()
     }
+}
+
+/// `dst ← α · lhs · rhs` (`Accum::Replace`) or `dst ← dst + α · lhs · rhs` (`Accum::Add`)
+/// through faer's gemm on the calling thread, for any strides (row-major views included).
+/// Shapes must agree (faer panics otherwise, a programming error, not a data error).
+pub fn matmul(
+    dst: MatMut<'_, f64>,
+    accum: Accum,
+    lhs: MatRef<'_, f64>,
+    rhs: MatRef<'_, f64>,
+    alpha: f64,
+) {
+    faer::linalg::matmul::matmul(dst, accum, lhs, rhs, alpha, Par::Seq);
+    clear_upper_vector_state();
+}
+
+/// [`matmul`] that computes only the lower triangle (diagonal included) of a square `dst`,
+/// about half the work when the product is known to be symmetric (e.g. `Dᵀ D`); the strict
+/// upper triangle of `dst` is left as it was.
+pub fn matmul_lower(
+    dst: MatMut<'_, f64>,
+    accum: Accum,
+    lhs: MatRef<'_, f64>,
+    rhs: MatRef<'_, f64>,
+    alpha: f64,
+) {
+    use faer::linalg::matmul::triangular::{self, BlockStructure};
+    triangular::matmul(
+        dst,
+        BlockStructure::TriangularLower,
+        accum,
+        lhs,
+        BlockStructure::Rectangular,
+        rhs,
+        BlockStructure::Rectangular,
+        alpha,
+        Par::Seq,
+    );
+    clear_upper_vector_state();
+}
+
+/// Clears the upper halves of the AVX registers (`vzeroupper`) after faer's gemm: its x86
+/// assembly kernels (crate `private-gemm-x86`) return with them dirty, and until something
+/// clears them every non-VEX SSE instruction of the ordinary (baseline x86-64) code that
+/// follows pays a penalty — measured here (AMD EPYC, KVM) as a tenfold slowdown of the
+/// `exp`/`ln` loop after an E-step's matrix products. A no-op elsewhere.
+pub fn clear_upper_vector_state() {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx") {
+        // SAFETY: the CPU supports AVX (checked just above), the only requirement of
+        // `zero_upper`; vzeroupper touches no memory and Rust keeps no value in the upper
+        // halves of the vector registers across a call.
+        unsafe { zero_upper() }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+fn zero_upper() {
+    std::arch::x86_64::_mm256_zeroupper();
 }
 
 /// `A⁻¹` of a symmetric positive-definite matrix.
@@ -304,6 +380,42 @@ mod tests {
             Cholesky::new(rect.as_ref(), "r"),
             Err(LinalgError::Shape { .. })
         ));
+    }
+
+    #[test]
+    fn products_and_triangular_inverse_match_the_definitions() {
+        let a = from_rows(2, 3, &[1.0, 2.0, 3.0, -1.0, 0.5, 4.0], "a").unwrap();
+        let b = from_rows(3, 2, &[2.0, 0.0, 1.0, -1.0, 0.5, 3.0], "b").unwrap();
+        let mut c = Mat::<f64>::zeros(2, 2);
+        matmul(c.as_mut(), Accum::Replace, a.as_ref(), b.as_ref(), 2.0);
+        matmul(c.as_mut(), Accum::Add, a.as_ref(), b.as_ref(), 1.0);
+        for i in 0..2 {
+            for j in 0..2 {
+                let want: f64 = (0..3).map(|l| 3.0 * a[(i, l)] * b[(l, j)]).sum();
+                assert!((c[(i, j)] - want).abs() < 1e-12);
+            }
+        }
+        // Lower triangle of AᵀA only; the strict upper triangle keeps its old value.
+        let mut g = Mat::<f64>::from_fn(3, 3, |_, _| 7.0);
+        matmul_lower(g.as_mut(), Accum::Replace, a.transpose(), a.as_ref(), 1.0);
+        for i in 0..3 {
+            for j in 0..3 {
+                let want: f64 = (0..2).map(|l| a[(l, i)] * a[(l, j)]).sum();
+                assert_eq!(g[(i, j)], if j <= i { want } else { 7.0 });
+            }
+        }
+        let chol = Cholesky::new(spd().as_ref(), "a").unwrap();
+        let inv = chol.inverse_lower();
+        let prod = &inv * chol.lower();
+        for i in 0..3 {
+            for j in 0..3 {
+                assert!((prod[(i, j)] - if i == j { 1.0 } else { 0.0 }).abs() < 1e-14);
+                if j > i {
+                    assert_eq!(inv[(i, j)], 0.0);
+                }
+            }
+        }
+        clear_upper_vector_state();
     }
 
     #[test]

@@ -43,6 +43,34 @@ pub fn adjusted_rand_index(a: &[usize], b: &[usize]) -> Option<f64> {
 mod tests {
     use super::*;
 
+    /// The pair-counting definition: over all pairs of items, agreements beyond chance
+    /// (Hubert & Arabie in pair-confusion form, as scikit-learn writes it).
+    fn by_pairs(a: &[usize], b: &[usize]) -> f64 {
+        let n = a.len();
+        let (mut both, mut only_a, mut only_b, mut neither) = (0.0, 0.0, 0.0, 0.0);
+        for i in 0..n {
+            for j in i + 1..n {
+                match (a[i] == a[j], b[i] == b[j]) {
+                    (true, true) => both += 1.0,
+                    (true, false) => only_a += 1.0,
+                    (false, true) => only_b += 1.0,
+                    (false, false) => neither += 1.0,
+                }
+            }
+        }
+        2.0 * (both * neither - only_a * only_b)
+            / ((both + only_a) * (only_a + neither) + (both + only_b) * (only_b + neither))
+    }
+
+    #[test]
+    fn equals_the_pair_counting_formula() {
+        let a = [0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 0, 1];
+        let b = [1, 1, 0, 0, 2, 2, 2, 2, 1, 0, 1, 2];
+        let got = adjusted_rand_index(&a, &b).unwrap();
+        assert!((got - by_pairs(&a, &b)).abs() < 1e-12, "{got}");
+        assert_eq!(adjusted_rand_index(&[3, 3, 3], &[1, 1, 1]), Some(1.0));
+    }
+
     #[test]
     fn known_values() {
         // Hand-computed: contingency [[2,0],[1,1]] → index 1, rows 1+1, cols 3+0 → ARI 0.

@@ -303,7 +303,9 @@ impl AnalyticEm for Harmonium<Gaussian, Gaussian> {
         let explained = &a * c.transpose();
         let residual = Mat::from_fn(d, d, |i, j| cov_x[(i, j)] - explained[(i, j)]);
         let residual = restrict(ox.covariance_type(), residual);
-        if let Some(feature) = (0..d).find(|&i| residual[(i, i)].is_nan() || residual[(i, i)] <= 0.0) {
+        if let Some(feature) =
+            (0..d).find(|&i| residual[(i, i)].is_nan() || residual[(i, i)] <= 0.0)
+        {
             return Err(HarmoniumError::DegenerateFeature {
                 feature,
                 variance: residual[(feature, feature)],

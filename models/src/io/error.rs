@@ -7,6 +7,7 @@ use thiserror::Error;
 use crate::ising::IsingError;
 use crate::lgm::LgmError;
 use crate::machine::MachineError;
+use crate::mixture::MixtureError;
 use crate::rbm::RbmError;
 use crate::rbm::gaussian::GaussianRbmError;
 
@@ -145,6 +146,10 @@ pub enum ModelIoError {
         /// The constructor's error (boxed: `MachineError` is large).
         source: Box<MachineError>,
     },
+    /// A Gaussian mixture's validating constructor rejected the loaded parameters (boxed
+    /// like [`ModelIoError::Rbm`]).
+    #[error("invalid model: {0}")]
+    Mixture(Box<MixtureError>),
 }
 
 impl From<LgmError> for ModelIoError {
@@ -168,5 +173,11 @@ impl From<RbmError> for ModelIoError {
 impl From<GaussianRbmError> for ModelIoError {
     fn from(e: GaussianRbmError) -> Self {
         ModelIoError::GaussianRbm(Box::new(e))
+    }
+}
+
+impl From<MixtureError> for ModelIoError {
+    fn from(e: MixtureError) -> Self {
+        ModelIoError::Mixture(Box::new(e))
     }
 }
