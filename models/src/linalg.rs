@@ -234,6 +234,13 @@ pub fn matmul(
     clear_upper_vector_state();
 }
 
+/// `lhs · rhs` as a new matrix, through [`matmul`] (so the vector state is clean after it).
+pub fn product(lhs: MatRef<'_, f64>, rhs: MatRef<'_, f64>) -> Mat<f64> {
+    let mut out = Mat::zeros(lhs.nrows(), rhs.ncols());
+    matmul(out.as_mut(), Accum::Replace, lhs, rhs, 1.0);
+    out
+}
+
 /// [`matmul`] that computes only the lower triangle (diagonal included) of a square `dst`,
 /// about half the work when the product is known to be symmetric (e.g. `Dᵀ D`); the strict
 /// upper triangle of `dst` is left as it was.

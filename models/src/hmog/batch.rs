@@ -10,7 +10,7 @@ use faer::Mat;
 use super::Hmog;
 use crate::expfam::{ExponentialFamily, log_sum_exp};
 use crate::harmonium::HarmoniumError;
-use crate::linalg::Cholesky;
+use crate::linalg::{Cholesky, product};
 use crate::samples::Samples;
 
 /// What one pass over a data set gives.
@@ -50,7 +50,7 @@ impl Hmog {
         let psi = self.log_partition()?;
         let theta = Mat::from_fn(d, k, |i, j| self.interaction[i * k + j]);
         let x = data.as_mat();
-        let shift = x * &theta; // n × k: Θᵀx per row
+        let shift = product(x, theta.as_ref()); // n × k: Θᵀx per row
         let mut logits = Mat::<f64>::zeros(n, kk);
         let mut means = Vec::with_capacity(kk);
         let mut covs = Vec::with_capacity(kk);
@@ -60,7 +60,7 @@ impl Hmog {
             let factor = Cholesky::new(precision.as_ref(), "a component's posterior precision")?;
             let cov = factor.inverse();
             let eta = Mat::from_fn(n, k, |r, j| natural[j] + shift[(r, j)]);
-            let m = &eta * &cov; // rows: Λ⁻¹ η (cov symmetric)
+            let m = product(eta.as_ref(), cov.as_ref()); // rows: Λ⁻¹ η (cov symmetric)
             let bias = if c == 0 {
                 0.0
             } else {
@@ -112,7 +112,7 @@ impl Hmog {
                 }
             }
         }
-        let cross = x.transpose() * &ey;
+        let cross = product(x.transpose(), ey.as_ref());
         for i in 0..d {
             statistics.extend((0..k).map(|j| cross[(i, j)] * inv_n));
         }
@@ -130,7 +130,7 @@ impl Hmog {
                 continue;
             }
             let weighted = Mat::from_fn(n, k, |r, j| resp[(r, c)] * m[(r, j)]);
-            let second = weighted.transpose() * m;
+            let second = product(weighted.transpose(), m.as_ref());
             let mean: Vec<f64> = (0..k)
                 .map(|j| (0..n).map(|r| weighted[(r, j)]).sum::<f64>() / w)
                 .collect();
