@@ -103,8 +103,8 @@ pub mod lgm;
 pub mod machine;
 pub mod mixture;
 
-use atomic::read_file;
 pub use any::{AnyModel, read_kind};
+use atomic::read_file;
 pub use atomic::{temp_file_beside, write_atomic};
 pub use error::ModelIoError;
 pub use gaussian_rbm::KIND_GAUSSIAN_RBM;

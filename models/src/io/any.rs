@@ -99,4 +99,3 @@ impl AnyModel {
 pub fn read_kind(bytes: &[u8]) -> Result<&'static str, ModelIoError> {
     check_header(&parse(bytes)?, None)
 }
-

@@ -67,6 +67,7 @@ mod components;
 mod error;
 mod estep;
 mod fit;
+mod harmonium;
 mod init;
 mod model;
 mod mstep;
