@@ -239,3 +239,93 @@ fn the_new_kinds_check_options_and_sample_counts() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn gmm_reports_the_exact_mixture_density_and_consistent_assignments() {
+    use blockgibbs::models::mixture::GaussianMixture;
+    let dir = tempfile::tempdir().unwrap();
+    // Two clusters in 2-D, deterministic jitter.
+    let rows: Vec<f64> = (0..120)
+        .flat_map(|i| {
+            let c = if i % 2 == 0 { -3.0 } else { 3.0 };
+            let e = |s: usize| ((i * s % 17) as f64 / 17.0 - 0.5) * 1.2;
+            [c + e(5), 0.5 * c + e(11)]
+        })
+        .collect();
+    let data = dir.path().join("x.npy");
+    write_npy(&data, &[120, 2], false, &rows);
+    let model = dir.path().join("g.safetensors");
+    let v = json_line(&blockgibbs(&[
+        "fit",
+        "gmm",
+        arg(&data),
+        "--components",
+        "2",
+        "--covariance",
+        "diag",
+        "--out",
+        arg(&model),
+    ]));
+    assert_eq!(v["file_kind"].as_str(), Some("gaussian_mixture"));
+    // The reported average is the diagonal-Gaussian mixture density written out.
+    let gm = GaussianMixture::load(&model).unwrap();
+    let var = gm.covariance();
+    let mut total = 0.0;
+    for x in rows.chunks_exact(2) {
+        let p: f64 = (0..2)
+            .map(|k| {
+                gm.weights()[k]
+                    * (0..2)
+                        .map(|j| {
+                            let s2 = var[k * 4 + j * 2 + j];
+                            (-(x[j] - gm.mean(k)[j]).powi(2) / (2.0 * s2)).exp()
+                                / (2.0 * std::f64::consts::PI * s2).sqrt()
+                        })
+                        .product::<f64>()
+            })
+            .sum();
+        total += p.ln();
+    }
+    assert!(close(
+        v["avg_log_likelihood"].as_f64().unwrap(),
+        total / 120.0
+    ));
+    let out = dir.path().join("s");
+    std::fs::create_dir(&out).unwrap();
+    blockgibbs(&["score", arg(&model), arg(&data), "--out-dir", arg(&out)]);
+    let (shape, _, proba) = read_npy(&out.join("proba.npy"));
+    assert_eq!(shape, [120, 2]);
+    let (_, _, labels) = read_npy(&out.join("labels.npy"));
+    for (i, (p, l)) in proba.chunks_exact(2).zip(&labels).enumerate() {
+        assert!((p[0] + p[1] - 1.0).abs() < 1e-12);
+        assert_eq!(*l, if p[1] > p[0] { 1.0 } else { 0.0 });
+        assert_eq!(*l == labels[0], i % 2 == 0, "sample {i}");
+    }
+    // Options a mixture does not read, and more components than samples.
+    assert_fails(
+        &blockgibbs(&[
+            "fit",
+            "gmm",
+            arg(&data),
+            "--components",
+            "2",
+            "--latent-dim",
+            "3",
+        ]),
+        2,
+        &["--latent-dim"],
+    );
+    assert_fails(
+        &blockgibbs(&[
+            "fit",
+            "gmm",
+            arg(&data),
+            "--components",
+            "500",
+            "--out",
+            arg(&model),
+        ]),
+        1,
+        &["500"],
+    );
+}

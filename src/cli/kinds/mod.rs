@@ -9,7 +9,7 @@
 //! 1. `mod gmm;` and a variant of [`ModelKind`] whose doc comment is its line in
 //!    `fit --help` (clap spells `Gmm` as `gmm`; [`Kind::NAME`] must match, a test checks);
 //! 2. its arm in [`ModelKind::spec`]: `ModelKind::Gmm => KindSpec::of::<gmm::Gmm>(),`;
-//! 3. its arm in [`score`]: `AnyModel::GaussianMixture(m) => gmm::score(m, data, settings),`
+//! 3. its arm in [`score`]: `AnyModel::Mixture(m) => gmm::score(m, data, settings),`
 //!    (one per `AnyModel` variant the kind saves: `fa` and `ppca` are two).
 //!
 //! and, if the model has its own error type, a variant of [`KindError`]
@@ -101,6 +101,7 @@
 //! }
 //! ```
 
+mod gmm;
 mod hmog;
 mod lgm;
 mod rbm;
@@ -126,6 +127,8 @@ pub enum ModelKind {
     Fa,
     /// Probabilistic PCA (isotropic noise), by EM.
     Ppca,
+    /// Gaussian mixture (scikit-learn's GaussianMixture), by EM.
+    Gmm,
     /// Hierarchical mixture of Gaussians (a mixture over the factors of a factor model),
     /// goal-jax's analytic variant, by EM.
     Hmog,
@@ -139,6 +142,7 @@ impl ModelKind {
             ModelKind::Fa => KindSpec::of::<lgm::Fa>(),
             ModelKind::Ppca => KindSpec::of::<lgm::PpcaKind>(),
             ModelKind::Hmog => KindSpec::of::<hmog::HmogKind>(),
+            ModelKind::Gmm => KindSpec::of::<gmm::Gmm>(),
         }
     }
 }
@@ -348,6 +352,7 @@ pub(crate) fn score(
         AnyModel::FactorAnalysis(m) => lgm::score_fa(m, model.kind(), data, settings),
         AnyModel::Ppca(m) => lgm::score_ppca(m, model.kind(), data, settings),
         AnyModel::Hmog(m) => hmog::score(m, data, settings),
+        AnyModel::Mixture(m) => gmm::score(m, data, settings),
         other => Err(CliError::NotScorable { kind: other.kind() }),
     }
 }
@@ -364,6 +369,9 @@ pub enum KindError {
     /// Factor analysis and PPCA.
     #[error(transparent)]
     Lgm(#[from] blockgibbs_models::lgm::LgmError),
+    /// Gaussian mixtures.
+    #[error(transparent)]
+    Mixture(#[from] blockgibbs_models::mixture::MixtureError),
     /// Harmoniums, hierarchical mixtures among them.
     #[error(transparent)]
     Harmonium(#[from] blockgibbs_models::harmonium::HarmoniumError),
