@@ -41,13 +41,16 @@ use crate::samples::Samples;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HmogVariant {
     /// Full-covariance `y`-bias and components; closed-form EM.
+    #[doc(alias = "analytic_hmog")]
     Analytic,
     /// Full-covariance `y`-bias; components differ in `components` coordinates.
+    #[doc(alias = "symmetric_hmog")]
     Symmetric {
         /// Representation of the per-component parameters.
         components: CovarianceType,
     },
     /// `y`-bias and components in `posterior` coordinates.
+    #[doc(alias = "differentiable_hmog")]
     Differentiable {
         /// Representation of the latent posterior.
         posterior: CovarianceType,
