@@ -66,9 +66,11 @@ fn required_options_and_ranges_are_checked() {
         let flag = option.split('=').next().unwrap();
         assert_fails(&o, 2, &[flag, "invalid value"]);
     }
-    // Kinds this build does not have are listed by clap.
-    let o = blockgibbs(&["fit", "gmm", arg(&good)]);
-    assert_fails(&o, 2, &["gmm", "rbm"]);
+    // A kind that does not exist: clap lists the ones that do.
+    let o = blockgibbs(&["fit", "lda", arg(&good)]);
+    assert_fails(&o, 2, &["lda", "rbm", "gmm", "hmog"]);
+    let o = blockgibbs(&["fit", "gmm", arg(&good), "--out", arg(&out)]);
+    assert_fails(&o, 2, &["`fit gmm` needs --components"]);
     assert_eq!(dir_names(dir.path()), ["good.csv"]);
 }
 

@@ -89,7 +89,7 @@ pub struct FitOptions {
     /// Seed of initialisation and of every random draw (default 0).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-    /// Restarts from different initialisations; the best is kept (gmm, hmog).
+    /// Restarts from different initialisations; the best is kept (gmm).
     #[arg(long, value_name = "N", value_parser = count)]
     pub n_init: Option<usize>,
     /// Added to the diagonal of every covariance; 0 disables it (gmm, hmog).
