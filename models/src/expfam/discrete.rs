@@ -69,6 +69,38 @@ fn check_mean_box(
     Ok(())
 }
 
+/// The trait methods shared by families of independent two-state units whose statistic is
+/// the unit values themselves (name, sizes, node kind, support check, statistic, base
+/// measure).
+macro_rules! independent_units {
+    ($name:literal, $kind:ident, $values:expr) => {
+        fn name(&self) -> &'static str {
+            $name
+        }
+        fn data_dim(&self) -> usize {
+            self.units
+        }
+        fn dim(&self) -> usize {
+            self.units
+        }
+        fn location_dim(&self) -> usize {
+            self.units
+        }
+        fn node_kind(&self) -> NodeKind {
+            NodeKind::$kind
+        }
+        fn check_point(&self, x: &[f64]) -> Result<(), ExpFamError> {
+            check_two_state(self.name(), x, self.units, $values)
+        }
+        fn sufficient_statistic_into(&self, x: &[f64], out: &mut [f64]) {
+            out.copy_from_slice(x);
+        }
+        fn log_base_measure(&self, _x: &[f64]) -> f64 {
+            0.0
+        }
+    };
+}
+
 /// `units` independent binary units, `x ∈ {0, 1}ⁿ`: statistic `x`, natural parameters the
 /// logits, means the probabilities of 1, `ψ(θ) = Σ log(1 + e^θ)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,30 +117,7 @@ impl Bernoulli {
 }
 
 impl ExponentialFamily for Bernoulli {
-    fn name(&self) -> &'static str {
-        "Bernoulli"
-    }
-    fn data_dim(&self) -> usize {
-        self.units
-    }
-    fn dim(&self) -> usize {
-        self.units
-    }
-    fn location_dim(&self) -> usize {
-        self.units
-    }
-    fn node_kind(&self) -> NodeKind {
-        NodeKind::Binary
-    }
-    fn check_point(&self, x: &[f64]) -> Result<(), ExpFamError> {
-        check_two_state(self.name(), x, self.units, [0.0, 1.0])
-    }
-    fn sufficient_statistic_into(&self, x: &[f64], out: &mut [f64]) {
-        out.copy_from_slice(x);
-    }
-    fn log_base_measure(&self, _x: &[f64]) -> f64 {
-        0.0
-    }
+    independent_units!("Bernoulli", Binary, [0.0, 1.0]);
     fn log_partition(&self, natural: &[f64]) -> Result<f64, ExpFamError> {
         self.check_natural(natural)?;
         Ok(natural.iter().map(|&t| softplus(t)).sum())
@@ -158,30 +167,7 @@ impl Spin {
 }
 
 impl ExponentialFamily for Spin {
-    fn name(&self) -> &'static str {
-        "spin"
-    }
-    fn data_dim(&self) -> usize {
-        self.units
-    }
-    fn dim(&self) -> usize {
-        self.units
-    }
-    fn location_dim(&self) -> usize {
-        self.units
-    }
-    fn node_kind(&self) -> NodeKind {
-        NodeKind::Spin
-    }
-    fn check_point(&self, x: &[f64]) -> Result<(), ExpFamError> {
-        check_two_state(self.name(), x, self.units, [-1.0, 1.0])
-    }
-    fn sufficient_statistic_into(&self, x: &[f64], out: &mut [f64]) {
-        out.copy_from_slice(x);
-    }
-    fn log_base_measure(&self, _x: &[f64]) -> f64 {
-        0.0
-    }
+    independent_units!("spin", Spin, [-1.0, 1.0]);
     fn log_partition(&self, natural: &[f64]) -> Result<f64, ExpFamError> {
         self.check_natural(natural)?;
         // log(2 cosh t) = |t| + log(1 + e^{−2|t|})
