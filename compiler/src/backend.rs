@@ -22,6 +22,14 @@ pub struct LaneContext<'a> {
     pub key: [u32; 2],
     /// Global sweep number (addresses the random numbers).
     pub sweep: u64,
+    /// The live weights, laid out as [`Program::weights`] (which holds the weights the
+    /// program was compiled with): kernels read them at every call, so changing them changes
+    /// the next sweep without recompiling.
+    pub weights: &'a [f32],
+    /// Per block, whether the kernels a backend specialised on the compiled weights (see
+    /// [`Backend::specialisations`]) hold for `weights`; where not, the backend runs its
+    /// general kernels.
+    pub specialised: &'a [bool],
 }
 
 /// A failure inside a kernel, located by slot and lane; the runtime names node and chain.
@@ -93,6 +101,15 @@ pub trait Backend: Send + Sync {
     /// The program this backend executes.
     fn program(&self) -> &Arc<Program>;
 
+    /// Per block, whether the kernels this backend specialised on the program's compiled
+    /// weights (for example weights folded into constants because every term shared them)
+    /// still compute the conditionals of `weights`. A backend that specialises nothing on
+    /// weight values answers `true` everywhere (the default).
+    fn specialisations(&self, weights: &[f32]) -> Vec<bool> {
+        let _ = weights;
+        vec![true; self.program().blocks.len()]
+    }
+
     /// Updates heads `heads` (indices within the block) of `block` in every lane of `state`
     /// under `rule`, reading tails from `snapshot` when given (Jacobi superblocks) and from
     /// `state` otherwise. Heads are processed in increasing order and the first failure
@@ -101,8 +118,9 @@ pub trait Backend: Send + Sync {
     /// # Safety
     ///
     /// `state` (and `snapshot`, if given) must be valid for `program().slot_count() ·
-    /// ctx.lanes` values, with `ctx.lanes` a multiple of 4 and `ctx.betas` holding that many
-    /// values. During the call nothing may access `state` except other calls of this method
+    /// ctx.lanes` values, with `ctx.lanes` a multiple of 4, `ctx.betas` holding that many
+    /// values, `ctx.weights` as long as `program().weights` and `ctx.specialised` holding one
+    /// flag per block. During the call nothing may access `state` except other calls of this method
     /// for the same block and rule whose head ranges are disjoint from `heads` (they write only
     /// their own heads and, blocks never holding interacting nodes, never read them), and
     /// nothing may write `snapshot`.
@@ -126,8 +144,12 @@ pub trait Backend: Send + Sync {
         ctx: &LaneContext,
     ) -> Result<(), KernelError> {
         let needed = self.program().slot_count() * ctx.lanes;
+        let program = self.program();
         assert!(
-            ctx.lanes.is_multiple_of(4) && ctx.betas.len() >= ctx.lanes,
+            ctx.lanes.is_multiple_of(4)
+                && ctx.betas.len() >= ctx.lanes
+                && ctx.weights.len() == program.weights.len()
+                && ctx.specialised.len() == program.blocks.len(),
             "bad lane context"
         );
         assert!(

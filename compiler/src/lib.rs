@@ -17,7 +17,7 @@ pub mod schedule;
 
 pub use backend::{Backend, KernelError, LaneContext, StatePtr};
 pub use colouring::{ColouringMethod, InteractionGraph};
-pub use lower::lower;
+pub use lower::{check_static_precisions, lower};
 pub use reference::ReferenceBackend;
 pub use schedule::BlockSchedule;
 

@@ -261,7 +261,7 @@ pub fn lower(model: &Model, schedule: &BlockSchedule) -> Result<Program, ModelEr
         blocks,
         superblocks,
     };
-    check_static_precisions(model, &program)?;
+    check_static_precisions(model, &program, &program.weights)?;
     Ok(program)
 }
 
@@ -307,8 +307,14 @@ fn mark_snapshots(
 }
 
 /// Rejects Gaussian heads whose precision is constant and not positive (or has no quadratic
-/// term at all). Precisions that depend on other nodes are checked at every update instead.
-fn check_static_precisions(model: &Model, program: &Program) -> Result<(), ModelError> {
+/// term at all) under `weights` (laid out as [`Program::weights`]): lowering checks the
+/// compiled weights, the runtime every update of live weights. Precisions that depend on
+/// other nodes are checked at every update instead.
+pub fn check_static_precisions(
+    model: &Model,
+    program: &Program,
+    weights: &[f32],
+) -> Result<(), ModelError> {
     for block in program
         .blocks
         .iter()
@@ -324,7 +330,7 @@ fn check_static_precisions(model: &Model, program: &Program) -> Result<(), Model
                 let terms = g.offsets[h] as usize..g.offsets[h + 1] as usize;
                 if g.arity() == 0 {
                     constant += terms
-                        .map(|t| program.weights[g.weight_base[t] as usize] as f64)
+                        .map(|t| weights[g.weight_base[t] as usize] as f64)
                         .sum::<f64>();
                 } else if !terms.is_empty() {
                     dynamic = true;

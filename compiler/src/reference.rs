@@ -44,7 +44,7 @@ impl Backend for ReferenceBackend {
         ctx: &LaneContext,
     ) -> Result<(), KernelError> {
         let block = &self.program.blocks[block];
-        let weights = &self.program.weights;
+        let weights = ctx.weights;
         let lanes = ctx.lanes;
         let width = match block.kind {
             NodeKind::Categorical(k) => k as usize,

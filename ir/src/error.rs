@@ -75,6 +75,24 @@ pub enum ModelError {
         /// Required shape `[instances, K1, …]`.
         shape: Vec<usize>,
     },
+    /// A factor id the model does not hold.
+    #[error("unknown factor id {id} (the model has {count} factors)")]
+    UnknownFactor {
+        /// The id.
+        id: u32,
+        /// Number of factors in the model.
+        count: usize,
+    },
+    /// An instance index past a factor's instances.
+    #[error("factor `{factor}`: instance {instance} out of range (it has {instances})")]
+    InstanceOutOfRange {
+        /// The factor.
+        factor: String,
+        /// The instance asked for.
+        instance: usize,
+        /// Its number of instances.
+        instances: usize,
+    },
     /// A NaN or infinite weight.
     #[error("factor `{factor}`: weight {index} is {value} (weights must be finite)")]
     NonFiniteWeight {

@@ -44,6 +44,18 @@ pub struct GaussianRole {
     pub power: Power,
 }
 
+/// Index of a factor in its model: its position in [`crate::Model::factors`], in insertion
+/// order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FactorId(pub u32);
+
+impl FactorId {
+    /// The factor's position in the model's factor list.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
 /// A batched factor: `instances` copies of one interaction shape, sharing a weight layout.
 ///
 /// Each role is a list with one node per instance. The weight tensor has shape
@@ -104,6 +116,21 @@ impl Factor {
     /// Number of instances (the length of the first role), 0 for a factor with no roles.
     pub fn instances(&self) -> usize {
         self.roles().next().map_or(0, |(_, nodes)| nodes.len())
+    }
+
+    /// Shape of the weight tensor, `[instances, K_1, …, K_N]`, given the node kinds of a
+    /// validated model.
+    pub fn weight_shape(&self, kinds: &[crate::NodeKind]) -> Vec<usize> {
+        let mut shape = vec![self.instances()];
+        shape.extend(
+            self.categorical
+                .iter()
+                .map(|r| match r.first().map(|n| kinds[n.index()]) {
+                    Some(crate::NodeKind::Categorical(k)) => k as usize,
+                    _ => 1,
+                }),
+        );
+        shape
     }
 
     /// Number of roles (nodes per instance).

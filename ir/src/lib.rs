@@ -18,7 +18,7 @@ mod program;
 pub use blocks::{BlockSpec, UpdateRule};
 pub use builder::ModelBuilder;
 pub use error::ModelError;
-pub use factor::{Factor, GaussianRole, Power};
+pub use factor::{Factor, FactorId, GaussianRole, Power};
 pub use model::Model;
 pub use node::{NodeGroup, NodeId, NodeKind};
 pub use program::{BlockProgram, HeadRole, InteractionGroup, Program, SuperblockProgram};

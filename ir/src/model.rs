@@ -1,8 +1,10 @@
 //! A validated model: node groups, factors, clamped nodes and optional hand-given blocks.
 
 use crate::blocks::BlockSpec;
-use crate::factor::{Factor, Power};
+use crate::error::ModelError;
+use crate::factor::{Factor, FactorId, Power};
 use crate::node::{NodeGroup, NodeId, NodeKind};
+use std::ops::Range;
 
 /// A validated factor-graph model. Made by [`crate::ModelBuilder::build`]; every factor's
 /// roles, kinds and weights have been checked, so lowering and sampling can trust it.
@@ -44,6 +46,104 @@ impl Model {
     /// The factors, in insertion order.
     pub fn factors(&self) -> &[Factor] {
         &self.factors
+    }
+
+    /// A factor by id.
+    pub fn factor(&self, id: FactorId) -> Result<&Factor, ModelError> {
+        self.factors
+            .get(id.index())
+            .ok_or(ModelError::UnknownFactor {
+                id: id.0,
+                count: self.factors.len(),
+            })
+    }
+
+    /// The id of the first factor named `name`.
+    pub fn factor_id(&self, name: &str) -> Option<FactorId> {
+        self.factors
+            .iter()
+            .position(|f| f.name == name)
+            .map(|i| FactorId(i as u32))
+    }
+
+    /// Where the weights of `factor` (all of them, or those of one `instance`) sit in the
+    /// concatenation of every factor's weights in factor order — the layout of
+    /// [`crate::Program::weights`] — and the shape they have there (`[instances, K_1, …]`, or
+    /// `[1, K_1, …]` for one instance).
+    pub fn weight_range(
+        &self,
+        factor: FactorId,
+        instance: Option<usize>,
+    ) -> Result<(Range<usize>, Vec<usize>), ModelError> {
+        let f = self.factor(factor)?;
+        let start: usize = self.factors[..factor.index()]
+            .iter()
+            .map(|f| f.weights.len())
+            .sum();
+        let mut shape = f.weight_shape(&self.kinds);
+        let per_instance: usize = shape[1..].iter().product();
+        let local = match instance {
+            None => 0..f.weights.len(),
+            Some(i) if i < f.instances() => {
+                shape[0] = 1;
+                i * per_instance..(i + 1) * per_instance
+            }
+            Some(i) => {
+                return Err(ModelError::InstanceOutOfRange {
+                    factor: f.name.clone(),
+                    instance: i,
+                    instances: f.instances(),
+                });
+            }
+        };
+        Ok((start + local.start..start + local.end, shape))
+    }
+
+    /// [`Model::weight_range`], after checking that `weights` fits there: the right number
+    /// of entries, all finite. The model is not changed.
+    pub fn check_weights(
+        &self,
+        factor: FactorId,
+        instance: Option<usize>,
+        weights: &[f32],
+    ) -> Result<Range<usize>, ModelError> {
+        let (range, shape) = self.weight_range(factor, instance)?;
+        let name = || self.factors[factor.index()].name.clone();
+        if weights.len() != range.len() {
+            return Err(ModelError::WeightShapeMismatch {
+                factor: name(),
+                expected: range.len(),
+                found: weights.len(),
+                shape,
+            });
+        }
+        if let Some((index, &value)) = weights.iter().enumerate().find(|(_, w)| !w.is_finite()) {
+            let first = instance.map_or(0, |i| i * range.len());
+            return Err(ModelError::NonFiniteWeight {
+                factor: name(),
+                index: first + index,
+                value,
+            });
+        }
+        Ok(range)
+    }
+
+    /// Replaces the weights of `factor` (all of them, or those of one `instance`), checked as
+    /// by [`Model::check_weights`]; on error the model is unchanged.
+    pub fn set_weights(
+        &mut self,
+        factor: FactorId,
+        instance: Option<usize>,
+        weights: &[f32],
+    ) -> Result<(), ModelError> {
+        let global = self.check_weights(factor, instance, weights)?;
+        let start: usize = self.factors[..factor.index()]
+            .iter()
+            .map(|f| f.weights.len())
+            .sum();
+        self.factors[factor.index()].weights[global.start - start..global.end - start]
+            .copy_from_slice(weights);
+        Ok(())
     }
 
     /// The default clamped value of each node (`None` for free nodes).

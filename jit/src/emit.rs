@@ -6,7 +6,7 @@ use crate::plan::{self, GroupPlan, UNROLL_MAX};
 use crate::simd::{ConstCache, Simd};
 use crate::terms;
 use crate::update::{ErrorSink, LaneRng, emit_update, words_needed};
-use blockgibbs_ir::{BlockProgram, InteractionGroup, Program, UpdateRule};
+use blockgibbs_ir::{BlockProgram, InteractionGroup, UpdateRule};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{F32X4, I32, I32X4, I64};
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Type, Value};
@@ -31,6 +31,8 @@ pub struct KernelArgs {
     pub head_start: u64,
     /// One past the last head to update.
     pub head_end: u64,
+    /// The live weights (laid out as the program's).
+    pub weights: usize,
     /// The one-chain kernel's lane (its buffer has four lanes; see `heads.rs`).
     pub lane: u64,
     /// [`blockgibbs_compiler::random::sweep_key`] of this call.
@@ -85,7 +87,6 @@ struct HeadCtx {
 /// latency-bound dependency chain into a throughput-bound one) and then 4 at a time.
 pub(crate) fn emit_kernel(
     b: &mut FunctionBuilder<'_>,
-    program: &Program,
     block: &BlockProgram,
     plans: &[GroupPlan],
     rule: UpdateRule,
@@ -102,7 +103,7 @@ pub(crate) fn emit_kernel(
         lanes,
         lane_bytes: b.ins().ishl_imm_u(lanes, 2),
         sweep_key: ld(b, I32, offset_of!(KernelArgs, sweep_key)),
-        weights: b.ins().iconst(I64, program.weights.as_ptr() as i64),
+        weights: ld(b, I64, offset_of!(KernelArgs, weights)),
     };
     let width = plan::width(block.kind);
     let words = words_needed(block.kind, rule);

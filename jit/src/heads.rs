@@ -12,7 +12,7 @@ use crate::plan::{self, GroupPlan, UNROLL_MAX, WeightSource};
 use crate::simd::{ConstCache, Simd};
 use crate::terms::{TermValues, accumulate_term, load_weight};
 use crate::update::{ErrorSink, LaneRng, emit_update, words_needed};
-use blockgibbs_ir::{BlockProgram, InteractionGroup, Program, UpdateRule};
+use blockgibbs_ir::{BlockProgram, InteractionGroup, UpdateRule};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{F32, F32X4, I32, I32X4, I64};
 use cranelift_codegen::ir::{InstBuilder, Value};
@@ -34,7 +34,6 @@ struct OneChain {
 /// lane kernel; `KernelArgs::lane` selects the chain's lane).
 pub(crate) fn emit_head_kernel(
     b: &mut FunctionBuilder<'_>,
-    program: &Program,
     block: &BlockProgram,
     plans: &[GroupPlan],
     rule: UpdateRule,
@@ -53,7 +52,7 @@ pub(crate) fn emit_head_kernel(
     let k = OneChain {
         args,
         src_lane: b.ins().iadd(src, lane4),
-        weights: b.ins().iconst(I64, program.weights.as_ptr() as i64),
+        weights: ld(b, I64, offset_of!(KernelArgs, weights)),
     };
     let dst_lane = b.ins().iadd(state, lane4);
     let chain_mul_addr = b.ins().iadd(chain_muls, lane4);

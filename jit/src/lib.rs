@@ -21,7 +21,7 @@ use cranelift_codegen::ir::{AbiParam, UserFuncName};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
-use cranelift_module::{Linkage, Module, default_libcall_names};
+use cranelift_module::{FuncId, Linkage, Module, default_libcall_names};
 use emit::{KERNEL_GAUSSIAN_ERROR, KernelArgs};
 use std::ops::Range;
 use std::sync::Arc;
@@ -58,20 +58,35 @@ unsafe impl Send for CodeOwner {}
 // SAFETY: as above; there is no shared mutable state.
 unsafe impl Sync for CodeOwner {}
 
+/// The kernels of one block: per update rule (`None` where the rule is undefined for the
+/// block's kind), the lane kernel and the one-chain kernel (four heads in the lanes of one
+/// vector).
+#[derive(Clone, Copy)]
+struct BlockKernels {
+    lanes: [Option<KernelFn>; 3],
+    one_chain: [Option<KernelFn>; 3],
+}
+
 /// Native kernels for every block and update rule of a program.
+///
+/// Groups whose terms all share one weight sub-tensor have it folded into constants. Weights
+/// are live data (see [`LaneContext::weights`]), so every block with a folded group also gets
+/// general kernels that load every weight; [`Backend::specialisations`] says which runs.
 pub struct JitBackend {
     program: Arc<Program>,
-    /// `kernels[block][rule]`, `None` where the rule is undefined for the block's kind.
-    kernels: Vec<[Option<KernelFn>; 3]>,
-    /// The one-chain kernels (four heads in the lanes of one vector), same indexing.
-    head_kernels: Vec<[Option<KernelFn>; 3]>,
+    /// Per block, the kernels specialised on the compiled weights.
+    specialised: Vec<BlockKernels>,
+    /// Per block with folded groups, the kernels that load every weight.
+    general: Vec<Option<BlockKernels>>,
+    /// Per block, what its specialised kernels folded.
+    folds: Vec<Vec<plan::FoldCheck>>,
     _code: CodeOwner,
 }
 
 impl std::fmt::Debug for JitBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JitBackend")
-            .field("blocks", &self.kernels.len())
+            .field("blocks", &self.specialised.len())
             .finish()
     }
 }
@@ -101,11 +116,76 @@ fn host_isa() -> Result<Arc<dyn cranelift_codegen::isa::TargetIsa>, JitError> {
     };
     set(&mut flags, "use_colocated_libcalls", "false")?;
     set(&mut flags, "is_pic", "false")?;
-    // Measured (DESIGN §7): "none" beats "speed" on these f32x4 kernels.
+    // Measured (see BENCHMARKS.md): "none" beats "speed" on these f32x4 kernels.
     set(&mut flags, "opt_level", "none")?;
     let isa = cranelift_native::builder().map_err(|e| JitError::Unsupported(e.to_string()))?;
     isa.finish(settings::Flags::new(flags))
         .map_err(|e| JitError::Unsupported(e.to_string()))
+}
+
+/// Declared kernel ids of one block: `[variant][rule]`, variant 0 the lane kernel and 1 the
+/// one-chain kernel.
+type BlockIds = [[Option<FuncId>; 3]; 2];
+
+/// Emits the kernels of one block under `plans` into `module`.
+fn declare_block(
+    module: &mut JITModule,
+    ctx: &mut cranelift_codegen::Context,
+    fctx: &mut FunctionBuilderContext,
+    program: &Program,
+    bi: usize,
+    plans: &[plan::GroupPlan],
+    tag: &str,
+) -> Result<BlockIds, JitError> {
+    let block = &program.blocks[bi];
+    let mut sig = module.make_signature();
+    sig.params.push(AbiParam::new(I64));
+    sig.returns.push(AbiParam::new(I32));
+    let frontend = module.target_config();
+    let mut ids: BlockIds = [[None; 3]; 2];
+    for rule in [UpdateRule::Sample, UpdateRule::Mean, UpdateRule::Mode] {
+        if rule == UpdateRule::Mean && matches!(block.kind, NodeKind::Categorical(_)) {
+            continue;
+        }
+        let codegen = |message: String| JitError::Codegen {
+            block: bi,
+            rule,
+            message,
+        };
+        for (variant, row) in ids.iter_mut().enumerate() {
+            let name = format!("block{bi}_{rule:?}{tag}{}", ["", "_one_chain"][variant]);
+            let id = module
+                .declare_function(&name, Linkage::Local, &sig)
+                .map_err(|e| codegen(e.to_string()))?;
+            ctx.func.signature = sig.clone();
+            ctx.func.name = UserFuncName::user(0, id.as_u32());
+            {
+                let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
+                if variant == 0 {
+                    emit::emit_kernel(&mut b, block, plans, rule);
+                } else {
+                    heads::emit_head_kernel(&mut b, block, plans, rule);
+                }
+                b.finalize(frontend);
+            }
+            let dump = std::env::var("BLOCKGIBBS_JIT_DUMP").ok();
+            match dump.as_deref() {
+                Some("asm") => ctx.set_disasm(true),
+                Some(_) => eprintln!("== {name}\n{}", ctx.func.display()),
+                None => {}
+            }
+            module
+                .define_function(id, ctx)
+                .map_err(|e| codegen(format!("{e:?}")))?;
+            if let (Some("asm"), Some(code)) = (dump.as_deref(), ctx.compiled_code()) {
+                let text = code.vcode.as_deref().unwrap_or("");
+                eprintln!("== {name}\n{text}");
+            }
+            module.clear_context(ctx);
+            row[rule_index(rule)] = Some(id);
+        }
+    }
+    Ok(ids)
 }
 
 impl JitBackend {
@@ -115,81 +195,53 @@ impl JitBackend {
         let mut module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
         let mut ctx = module.make_context();
         let mut fctx = FunctionBuilderContext::new();
-        let mut sig = module.make_signature();
-        sig.params.push(AbiParam::new(I64));
-        sig.returns.push(AbiParam::new(I32));
-        let frontend = module.target_config();
         let mut ids = Vec::new();
+        let mut folds = Vec::new();
         for (bi, block) in program.blocks.iter().enumerate() {
             let plans = plan::block_plans(&program, block);
-            let mut row = [None; 3];
-            for rule in [UpdateRule::Sample, UpdateRule::Mean, UpdateRule::Mode] {
-                if rule == UpdateRule::Mean && matches!(block.kind, NodeKind::Categorical(_)) {
-                    continue;
-                }
-                let codegen = |message: String| JitError::Codegen {
-                    block: bi,
-                    rule,
-                    message,
-                };
-                let mut pair = [None; 2];
-                for (variant, id_slot) in pair.iter_mut().enumerate() {
-                    let name = format!("block{bi}_{rule:?}{}", ["", "_one_chain"][variant]);
-                    let id = module
-                        .declare_function(&name, Linkage::Local, &sig)
-                        .map_err(|e| codegen(e.to_string()))?;
-                    ctx.func.signature = sig.clone();
-                    ctx.func.name = UserFuncName::user(0, id.as_u32());
-                    {
-                        let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-                        if variant == 0 {
-                            emit::emit_kernel(&mut b, &program, block, &plans, rule);
-                        } else {
-                            heads::emit_head_kernel(&mut b, &program, block, &plans, rule);
-                        }
-                        b.finalize(frontend);
-                    }
-                    let dump = std::env::var("BLOCKGIBBS_JIT_DUMP").ok();
-                    match dump.as_deref() {
-                        Some("asm") => ctx.set_disasm(true),
-                        Some(_) => eprintln!("== {name}\n{}", ctx.func.display()),
-                        None => {}
-                    }
-                    module
-                        .define_function(id, &mut ctx)
-                        .map_err(|e| codegen(format!("{e:?}")))?;
-                    if let (Some("asm"), Some(code)) = (dump.as_deref(), ctx.compiled_code()) {
-                        let text = code.vcode.as_deref().unwrap_or("");
-                        eprintln!("== {name}\n{text}");
-                    }
-                    module.clear_context(&mut ctx);
-                    *id_slot = Some(id);
-                }
-                row[rule_index(rule)] = Some(pair);
-            }
-            ids.push(row);
+            let specialised =
+                declare_block(&mut module, &mut ctx, &mut fctx, &program, bi, &plans, "")?;
+            let checks = plan::fold_checks(block, &plans);
+            let general = if checks.is_empty() {
+                None
+            } else {
+                let loaded = plan::without_folding(&plans);
+                Some(declare_block(
+                    &mut module,
+                    &mut ctx,
+                    &mut fctx,
+                    &program,
+                    bi,
+                    &loaded,
+                    "_general",
+                )?)
+            };
+            ids.push((specialised, general));
+            folds.push(checks);
         }
         module
             .finalize_definitions()
             .map_err(|e| JitError::Unsupported(e.to_string()))?;
-        let table = |variant: usize| -> Vec<[Option<KernelFn>; 3]> {
-            ids.iter()
-                .map(|row| {
-                    row.map(|pair| {
-                        pair.and_then(|p| p[variant]).map(|id| {
-                            let ptr = module.get_finalized_function(id);
-                            // SAFETY: the function was emitted with exactly this signature.
-                            unsafe { std::mem::transmute::<*const u8, KernelFn>(ptr) }
-                        })
-                    })
+        let resolve = |ids: &BlockIds| {
+            let f = |id: Option<FuncId>| {
+                id.map(|id| {
+                    let ptr = module.get_finalized_function(id);
+                    // SAFETY: the function was emitted with exactly this signature.
+                    unsafe { std::mem::transmute::<*const u8, KernelFn>(ptr) }
                 })
-                .collect()
+            };
+            BlockKernels {
+                lanes: ids[0].map(f),
+                one_chain: ids[1].map(f),
+            }
         };
-        let (kernels, head_kernels) = (table(0), table(1));
+        let specialised = ids.iter().map(|(s, _)| resolve(s)).collect();
+        let general = ids.iter().map(|(_, g)| g.as_ref().map(resolve)).collect();
         Ok(JitBackend {
             program,
-            kernels,
-            head_kernels,
+            specialised,
+            general,
+            folds,
             _code: CodeOwner(module),
         })
     }
@@ -204,6 +256,18 @@ impl Backend for JitBackend {
         &self.program
     }
 
+    fn specialisations(&self, weights: &[f32]) -> Vec<bool> {
+        self.folds
+            .iter()
+            .zip(&self.program.blocks)
+            .map(|(checks, block)| {
+                checks
+                    .iter()
+                    .all(|c| c.holds(&self.program, block, weights))
+            })
+            .collect()
+    }
+
     unsafe fn update_heads(
         &self,
         block: usize,
@@ -214,11 +278,15 @@ impl Backend for JitBackend {
         ctx: &LaneContext,
     ) -> Result<(), KernelError> {
         let kind = self.program.blocks[block].kind;
-        let kernel = self.kernels[block][rule_index(rule)]
-            .ok_or(KernelError::UnsupportedRule { kind, rule })?;
+        let kernels = match &self.general[block] {
+            Some(general) if !ctx.specialised[block] => general,
+            _ => &self.specialised[block],
+        };
+        let kernel =
+            kernels.lanes[rule_index(rule)].ok_or(KernelError::UnsupportedRule { kind, rule })?;
         // One chain in a buffer of four lanes: vectorise across heads instead of lanes.
         let one_chain = (ctx.chains == 1 && ctx.lanes == 4)
-            .then(|| self.head_kernels[block][rule_index(rule)])
+            .then(|| kernels.one_chain[rule_index(rule)])
             .flatten();
         let heads = heads.start.min(heads.end)..heads.end.min(self.program.blocks[block].len);
         // `chain · CHAIN_MUL` per lane, on the stack for the runtime's chunk sizes.
@@ -245,11 +313,12 @@ impl Backend for JitBackend {
             head_start: heads.start as u64,
             head_end: heads.end as u64,
             sweep_key: blockgibbs_compiler::random::sweep_key(ctx.key, ctx.sweep),
+            weights: ctx.weights.as_ptr() as usize,
             ..Default::default()
         };
         // SAFETY (both kernels): the caller guarantees the buffers cover every slot and lane
         // the kernel touches and that no one else writes the heads of `heads`; the program
-        // tables the kernel reads are owned by `self.program`.
+        // tables the kernel reads are owned by `self.program`, the weights by the caller.
         let mut code = match one_chain {
             // SAFETY: as above.
             Some(k) => unsafe { k(&mut args) },

@@ -9,6 +9,64 @@ pub const UNROLL_MAX: u32 = 8;
 /// Largest weight sub-tensor (head categories × tail categories) folded into constants.
 pub const FOLD_MAX: usize = 64;
 
+/// What a specialised kernel folded from one group: the sub-tensor every term shared.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FoldCheck {
+    /// The group's index in its block.
+    pub group: usize,
+    /// Offsets (from a term's weight base) of the folded values, in table order.
+    pub offsets: Vec<usize>,
+    /// The folded values.
+    pub table: Vec<f32>,
+}
+
+impl FoldCheck {
+    /// Whether every term of the group still reads exactly the folded values from `weights`
+    /// (compared bit for bit, so the folded kernel computes what a general one would).
+    pub fn holds(&self, program: &Program, block: &BlockProgram, weights: &[f32]) -> bool {
+        let g = &block.groups[self.group];
+        weights.len() == program.weights.len()
+            && g.weight_base.iter().all(|&base| {
+                self.offsets
+                    .iter()
+                    .zip(&self.table)
+                    .all(|(&o, t)| weights[base as usize + o].to_bits() == t.to_bits())
+            })
+    }
+}
+
+/// The folds of a block's plans.
+pub fn fold_checks(block: &BlockProgram, plans: &[GroupPlan]) -> Vec<FoldCheck> {
+    plans
+        .iter()
+        .enumerate()
+        .filter_map(|(gi, plan)| match &plan.weights {
+            WeightSource::Folded { table, tail_dims } => Some(FoldCheck {
+                group: gi,
+                offsets: fold_offsets(
+                    &block.groups[gi],
+                    plan.head_values,
+                    plan.head_stride,
+                    tail_dims,
+                ),
+                table: table.clone(),
+            }),
+            WeightSource::Loaded => None,
+        })
+        .collect()
+}
+
+/// The same plans with every weight loaded (valid for any weights).
+pub fn without_folding(plans: &[GroupPlan]) -> Vec<GroupPlan> {
+    plans
+        .iter()
+        .map(|p| GroupPlan {
+            weights: WeightSource::Loaded,
+            ..p.clone()
+        })
+        .collect()
+}
+
 /// How the weights of a group's terms are obtained.
 #[derive(Clone, Debug, PartialEq)]
 pub enum WeightSource {
@@ -143,6 +201,29 @@ impl GroupPlan {
     }
 }
 
+/// Offsets from a term's weight base of its sub-tensor, head value major, then tail
+/// categories row-major.
+fn fold_offsets(
+    g: &InteractionGroup,
+    head_values: usize,
+    head_stride: u32,
+    dims: &[u32],
+) -> Vec<usize> {
+    let combos: usize = dims.iter().map(|&d| d as usize).product();
+    (0..head_values)
+        .flat_map(|k| {
+            (0..combos).map(move |mut c| {
+                let mut off = k * head_stride as usize;
+                for (j, &d) in dims.iter().enumerate().rev() {
+                    off += (c % d as usize) * g.cat_strides[j] as usize;
+                    c /= d as usize;
+                }
+                off
+            })
+        })
+        .collect()
+}
+
 /// The shared sub-tensor of all terms, if every term reads the same values.
 fn fold(
     program: &Program,
@@ -168,19 +249,7 @@ fn fold(
     if combos * head_values > FOLD_MAX {
         return None;
     }
-    let offsets: Vec<usize> = (0..head_values)
-        .flat_map(|k| {
-            let dims = &dims;
-            (0..combos).map(move |mut c| {
-                let mut off = k * head_stride as usize;
-                for (j, &d) in dims.iter().enumerate().rev() {
-                    off += (c % d as usize) * g.cat_strides[j] as usize;
-                    c /= d as usize;
-                }
-                off
-            })
-        })
-        .collect();
+    let offsets = fold_offsets(g, head_values, head_stride, &dims);
     let value = |t: usize, o: usize| program.weights[g.weight_base[t] as usize + o].to_bits();
     let same = (1..g.term_count()).all(|t| offsets.iter().all(|&o| value(t, o) == value(0, o)));
     if same {

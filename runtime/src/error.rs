@@ -92,6 +92,40 @@ pub enum RuntimeError {
         /// The value.
         beta: f32,
     },
+    /// A node value outside the node's support, in a state buffer.
+    #[error("node {node}, chain {chain}: {value} is not a valid {kind} value")]
+    InvalidValueInChain {
+        /// The node.
+        node: String,
+        /// The chain (row of the buffer).
+        chain: usize,
+        /// The value.
+        value: f32,
+        /// Its kind.
+        kind: String,
+    },
+    /// A buffer or list of the wrong length.
+    #[error("{what}: expected {expected} values, found {found}")]
+    LengthMismatch {
+        /// What was passed.
+        what: &'static str,
+        /// Required length.
+        expected: usize,
+        /// Given length.
+        found: usize,
+    },
+    /// Releasing a node that the model itself clamps.
+    #[error("node {node} is clamped in the model; only nodes clamped at run time can be released")]
+    ClampedInModel {
+        /// The node.
+        node: String,
+    },
+    /// A backend name that is not `auto`, `reference` or `jit`.
+    #[error("unknown backend `{0}` (use auto, reference or jit)")]
+    UnknownBackend(String),
+    /// A program given to the builder that was not lowered from its model.
+    #[error("the program given was not lowered from this model (nodes, kinds or weights differ)")]
+    ProgramMismatch,
     /// A sampler with no chains.
     #[error("a sampler needs at least one chain")]
     NoChains,

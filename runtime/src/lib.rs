@@ -1,21 +1,28 @@
 //! blockgibbs-runtime: runs compiled programs over many chains.
 //!
-//! A [`Sampler`] owns the chain state (chains in fixed 16-lane chunks, chains innermost), a
+//! A [`Sampler`] (made by [`Sampler::builder`]) owns the chain state (chains in fixed 16-lane chunks, chains innermost), a
 //! backend and a thread pool; [`Sampler::run`] executes a [`SamplingSchedule`] and feeds
 //! [`Observer`]s: [`SampleCollector`], [`Moments`], [`EnergyObserver`] and
 //! [`ScalarObservables`] (streaming batch-means mean, standard error and ESS).
 
+mod builder;
+mod clamps;
 mod error;
 mod observers;
+mod parameters;
 mod sampler;
 mod schedule;
 pub mod state;
 pub mod stats;
+mod sweep;
 
+pub use builder::{BackendChoice, SamplerBuilder, jit_supported};
+pub use clamps::{Chains, RuntimeClamps};
 pub use error::RuntimeError;
 pub use observers::{
     ChainScalar, EnergyObserver, Moments, Observer, SampleCollector, ScalarObservables, StateView,
 };
-pub use sampler::{SPLIT_MIN_HEADS, Sampler, SamplerOptions};
+pub use sampler::{Sampler, SamplerOptions};
 pub use schedule::SamplingSchedule;
 pub use stats::{BatchMeans, Estimate};
+pub use sweep::SPLIT_MIN_HEADS;

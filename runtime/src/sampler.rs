@@ -1,13 +1,13 @@
 //! The sampler: a compiled program, a backend, chain state and the loop that runs schedules.
 
+use crate::clamps::RuntimeClamps;
 use crate::error::RuntimeError;
 use crate::observers::{Observer, StateView};
 use crate::schedule::SamplingSchedule;
-use crate::state::{ChainState, Chunk};
-use blockgibbs_compiler::{Backend, KernelError, LaneContext, ReferenceBackend, StatePtr};
+use crate::state::ChainState;
+use blockgibbs_compiler::{Backend, KernelError, ReferenceBackend};
 use blockgibbs_ir::{Model, NodeId, NodeKind, Program, UpdateRule};
 use rand::{RngCore, SeedableRng};
-use rayon::prelude::*;
 use std::sync::Arc;
 
 /// How to set a sampler up.
@@ -39,21 +39,42 @@ impl Default for SamplerOptions {
 /// Results depend only on the model, the seed and the calls made — never on the thread
 /// count: random numbers are addressed by (chain, node, sweep) and reductions run in chain
 /// order.
+///
+/// Made by [`Sampler::builder`]. Weights ([`Sampler::set_weights`]), clamps
+/// ([`Sampler::clamp`]), β, update rules and whole states change between sweeps without
+/// compiling anything again.
 pub struct Sampler {
-    model: Arc<Model>,
-    backend: Arc<dyn Backend>,
-    rules: Vec<UpdateRule>,
-    state: ChainState,
-    key: [u32; 2],
-    sweep: u64,
-    pool: rayon::ThreadPool,
+    pub(crate) model: Arc<Model>,
+    pub(crate) backend: Arc<dyn Backend>,
+    pub(crate) fallback: Option<String>,
+    pub(crate) rules: Vec<UpdateRule>,
+    pub(crate) state: ChainState,
+    pub(crate) key: [u32; 2],
+    pub(crate) seed: u64,
+    pub(crate) sweep: u64,
+    pub(crate) pool: rayon::ThreadPool,
+    /// The live weights, laid out as the program's.
+    pub(crate) weights: Vec<f32>,
+    /// Per block, whether the backend's weight-specialised kernels hold for `weights`.
+    pub(crate) specialised: Vec<bool>,
+    pub(crate) clamps: RuntimeClamps,
 }
 
 impl Sampler {
-    /// A sampler over `backend` (which holds the program lowered from `model`).
+    /// A sampler over `backend` (which holds the program lowered from `model`). Prefer
+    /// [`Sampler::builder`], which also compiles the model and picks the backend.
     pub fn new(
         model: Arc<Model>,
         backend: Arc<dyn Backend>,
+        options: SamplerOptions,
+    ) -> Result<Sampler, RuntimeError> {
+        Sampler::from_parts(model, backend, None, options)
+    }
+
+    pub(crate) fn from_parts(
+        model: Arc<Model>,
+        backend: Arc<dyn Backend>,
+        fallback: Option<String>,
         options: SamplerOptions,
     ) -> Result<Sampler, RuntimeError> {
         if options.chains == 0 {
@@ -79,17 +100,23 @@ impl Sampler {
         let state = ChainState::new(&program, options.chains, key, options.beta);
         Ok(Sampler {
             rules: vec![UpdateRule::Sample; program.blocks.len()],
+            weights: program.weights.clone(),
+            specialised: backend.specialisations(&program.weights),
+            clamps: RuntimeClamps::new(program.blocks.len()),
             model,
             backend,
+            fallback,
             state,
             key,
+            seed: options.seed,
             sweep: 0,
             pool,
         })
     }
 
     /// Compiles `model` (colouring or validating its blocks, lowering) and returns a sampler
-    /// on the reference backend.
+    /// on the reference backend (short for [`Sampler::builder`] with
+    /// [`crate::BackendChoice::Reference`]).
     pub fn reference(model: Arc<Model>, options: SamplerOptions) -> Result<Sampler, RuntimeError> {
         let (_, program) = blockgibbs_compiler::compile(&model)?;
         let backend = Arc::new(ReferenceBackend::new(Arc::new(program)));
@@ -109,6 +136,24 @@ impl Sampler {
     /// Name of the backend in use.
     pub fn backend_name(&self) -> &'static str {
         self.backend.name()
+    }
+
+    /// Why the backend asked for is not the one running (the JIT could not be built here),
+    /// if so.
+    pub fn fallback(&self) -> Option<&str> {
+        self.fallback.as_deref()
+    }
+
+    /// The seed the random numbers derive from.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Draws every later random number from `seed` instead, keeping the chains, β, clamps
+    /// and the sweep counter: a simulator restarting its noise without restarting its state.
+    pub fn reseed(&mut self, seed: u64) {
+        self.seed = seed;
+        self.key = derive_key(seed);
     }
 
     /// Number of chains.
@@ -213,16 +258,8 @@ impl Sampler {
         chain: usize,
         value: f32,
     ) -> Result<(), RuntimeError> {
-        self.check_node(node)?;
+        self.check_value(node, value)?;
         self.check_chain(chain)?;
-        let kind = self.model.kind(node);
-        if !kind.admits(value) {
-            return Err(RuntimeError::InvalidValue {
-                node: self.model.node_name(node),
-                value,
-                kind: kind.to_string(),
-            });
-        }
         let slot = self.program().slot_of[node.index()];
         self.state.set(slot, chain, value);
         Ok(())
@@ -251,83 +288,6 @@ impl Sampler {
     pub fn energy(&self, chain: usize) -> Result<f64, RuntimeError> {
         self.check_chain(chain)?;
         Ok(self.view(0).energy(chain))
-    }
-
-    /// Runs `n` sweeps on every chain.
-    ///
-    /// With at least as many 16-chain chunks as threads, each thread sweeps whole chunks.
-    /// With fewer (few chains on a big graph), every large block's heads are split across the
-    /// threads instead, one block at a time; the results are the same bit for bit.
-    pub fn sweep(&mut self, n: u64) -> Result<(), RuntimeError> {
-        if n == 0 {
-            return Ok(());
-        }
-        let threads = self.pool.current_num_threads();
-        let largest = self
-            .program()
-            .blocks
-            .iter()
-            .map(|b| b.len)
-            .max()
-            .unwrap_or(0);
-        if threads > 1 && self.state.chunks.len() < threads && largest >= SPLIT_MIN_HEADS {
-            return self.sweep_split_heads(n);
-        }
-        let backend = &*self.backend;
-        let rules = &self.rules;
-        let (key, start) = (self.key, self.sweep);
-        let results: Vec<Result<(), KernelError>> = self.pool.install(|| {
-            self.state
-                .chunks
-                .par_iter_mut()
-                .map(|chunk| {
-                    (start..start + n).try_for_each(|s| {
-                        sweep_chunk(
-                            backend,
-                            rules,
-                            chunk,
-                            key,
-                            s,
-                            |b, rule, values, snapshot, ctx| {
-                                backend.update_block(b, rule, values, snapshot, ctx)
-                            },
-                        )
-                    })
-                })
-                .collect()
-        });
-        self.sweep += n;
-        match results
-            .into_iter()
-            .zip(&self.state.chunks)
-            .find_map(|(r, c)| r.err().map(|e| (e, c)))
-        {
-            None => Ok(()),
-            Some((e, chunk)) => Err(self.locate_error(e, chunk.first_chain as usize)),
-        }
-    }
-
-    /// [`Sampler::sweep`] for few chunks: each block's heads split across the threads.
-    fn sweep_split_heads(&mut self, n: u64) -> Result<(), RuntimeError> {
-        let backend = &*self.backend;
-        let (rules, pool) = (&self.rules, &self.pool);
-        let threads = pool.current_num_threads();
-        let split =
-            |b: usize, rule, values: &mut [f32], snapshot: Option<&[f32]>, ctx: &LaneContext| {
-                update_block_split(backend, b, rule, values, snapshot, ctx, threads, pool)
-            };
-        let (key, start) = (self.key, self.sweep);
-        for sweep in start..start + n {
-            for chunk in &mut self.state.chunks {
-                if let Err(e) = sweep_chunk(backend, rules, chunk, key, sweep, split) {
-                    let first = chunk.first_chain as usize;
-                    self.sweep = sweep + 1;
-                    return Err(self.locate_error(e, first));
-                }
-            }
-        }
-        self.sweep = start + n;
-        Ok(())
     }
 
     /// Runs `schedule`, feeding every observer at every observation.
@@ -363,17 +323,23 @@ impl Sampler {
                 done += step;
                 progress(done, total);
             }
-            let view = self.view(i as u64);
-            self.pool.install(|| {
-                for obs in observers.iter_mut() {
-                    obs.observe(&view);
-                }
-            });
+            self.observe(i as u64, observers);
         }
         Ok(())
     }
 
-    fn view(&self, sample: u64) -> StateView<'_> {
+    /// Feeds `observers` the current state once (observation index `sample`), in the
+    /// sampler's thread pool: for callers that step the chains themselves.
+    pub fn observe(&self, sample: u64, observers: &mut [&mut dyn Observer]) {
+        let view = self.view(sample);
+        self.pool.install(|| {
+            for obs in observers.iter_mut() {
+                obs.observe(&view);
+            }
+        });
+    }
+
+    pub(crate) fn view(&self, sample: u64) -> StateView<'_> {
         StateView {
             state: &self.state,
             program: self.backend.program(),
@@ -382,7 +348,21 @@ impl Sampler {
         }
     }
 
-    fn check_chain(&self, chain: usize) -> Result<(), RuntimeError> {
+    pub(crate) fn check_value(&self, node: NodeId, value: f32) -> Result<(), RuntimeError> {
+        self.check_node(node)?;
+        let kind = self.model.kind(node);
+        if kind.admits(value) {
+            Ok(())
+        } else {
+            Err(RuntimeError::InvalidValue {
+                node: self.model.node_name(node),
+                value,
+                kind: kind.to_string(),
+            })
+        }
+    }
+
+    pub(crate) fn check_chain(&self, chain: usize) -> Result<(), RuntimeError> {
         if chain < self.chains() {
             Ok(())
         } else {
@@ -393,7 +373,7 @@ impl Sampler {
         }
     }
 
-    fn check_node(&self, node: NodeId) -> Result<(), RuntimeError> {
+    pub(crate) fn check_node(&self, node: NodeId) -> Result<(), RuntimeError> {
         if node.index() < self.model.node_count() {
             Ok(())
         } else {
@@ -401,7 +381,7 @@ impl Sampler {
         }
     }
 
-    fn locate_error(&self, e: KernelError, first_chain: usize) -> RuntimeError {
+    pub(crate) fn locate_error(&self, e: KernelError, first_chain: usize) -> RuntimeError {
         let name = |slot: u32| {
             self.model
                 .node_name(self.program().node_of_slot[slot as usize])
@@ -428,90 +408,6 @@ impl Sampler {
             },
         }
     }
-}
-
-/// Blocks with fewer heads are not split: the fork-join would cost more than it saves.
-pub const SPLIT_MIN_HEADS: u32 = 4096;
-
-/// Updates one block of one chunk with its heads split into one contiguous range per thread.
-#[allow(clippy::too_many_arguments)]
-fn update_block_split(
-    backend: &dyn Backend,
-    block: usize,
-    rule: UpdateRule,
-    values: &mut [f32],
-    snapshot: Option<&[f32]>,
-    ctx: &LaneContext,
-    threads: usize,
-    pool: &rayon::ThreadPool,
-) -> Result<(), KernelError> {
-    let len = backend.program().blocks[block].len;
-    if len < SPLIT_MIN_HEADS {
-        return backend.update_block(block, rule, values, snapshot, ctx);
-    }
-    let needed = backend.program().slot_count() * ctx.lanes;
-    assert!(values.len() >= needed && snapshot.is_none_or(|s| s.len() >= needed));
-    let state = StatePtr {
-        ptr: values.as_mut_ptr(),
-        len: values.len(),
-    };
-    let snap = snapshot.map(StatePtr::read_only);
-    let parts = threads as u32;
-    let ranges: Vec<std::ops::Range<u32>> = (0..parts)
-        .map(|p| len * p / parts..len * (p + 1) / parts)
-        .collect();
-    let results: Vec<Result<(), KernelError>> = pool.install(|| {
-        ranges
-            .into_par_iter()
-            // SAFETY: `values` is borrowed exclusively and `snapshot` shared for the whole
-            // call, both cover every slot and lane (checked above), and the ranges are
-            // disjoint heads of one block, which is what `update_heads` allows concurrently.
-            .map(|r| unsafe { backend.update_heads(block, rule, r, state, snap, ctx) })
-            .collect()
-    });
-    // The lowest range's error is the one a single thread would have met first.
-    results.into_iter().collect()
-}
-
-/// One sweep of one chunk: superblocks in order, blocks within a superblock reading the
-/// pre-superblock state when they interact. `update` runs one block (whole, or split across
-/// threads).
-fn sweep_chunk(
-    backend: &dyn Backend,
-    rules: &[UpdateRule],
-    chunk: &mut Chunk,
-    key: [u32; 2],
-    sweep: u64,
-    update: impl Fn(
-        usize,
-        UpdateRule,
-        &mut [f32],
-        Option<&[f32]>,
-        &LaneContext,
-    ) -> Result<(), KernelError>,
-) -> Result<(), KernelError> {
-    let Chunk {
-        first_chain,
-        lanes,
-        chains,
-        values,
-        betas,
-    } = chunk;
-    let ctx = LaneContext {
-        lanes: *lanes,
-        chains: *chains,
-        first_chain: *first_chain,
-        betas,
-        key,
-        sweep,
-    };
-    for sb in &backend.program().superblocks {
-        let snapshot = sb.needs_snapshot.then(|| values.clone());
-        for b in sb.blocks.clone() {
-            update(b, rules[b], values, snapshot.as_deref(), &ctx)?;
-        }
-    }
-    Ok(())
 }
 
 /// The Philox key of a seed, drawn from ChaCha8 so that nearby seeds give unrelated keys.
