@@ -217,7 +217,7 @@ fn energies_follow_the_live_weights() {
     let mut a = sampler(&model, BackendChoice::Reference, 2, 1, 0);
     a.sweep(2).unwrap();
     let e = a.energy(0).unwrap();
-    a.set_weights(j, &vec![1.0; 32]).unwrap();
+    a.set_weights(j, &[1.0; 32]).unwrap();
     // The coupling energy doubles (no field).
     assert!((a.energy(0).unwrap() - 2.0 * e).abs() < 1e-9);
 }
