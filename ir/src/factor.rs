@@ -1,4 +1,4 @@
-//! The one general factor form of DESIGN §3.
+//! The one general factor form that every model is made of.
 //!
 //! A factor adds to the log-density (= −energy) a sum over its instances `i`:
 //! `W[i, c_1..c_N] · Π s_j · Π b_j · Π x_k^{p_k}`. Categorical nodes index the weight tensor,

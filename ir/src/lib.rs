@@ -1,6 +1,6 @@
 //! blockgibbs-ir: what a model *is*, independent of how it is compiled or run.
 //!
-//! - [`NodeKind`], [`NodeId`], [`NodeGroup`]: nodes and their kinds (DESIGN §3).
+//! - [`NodeKind`], [`NodeId`], [`NodeGroup`]: nodes and their kinds.
 //! - [`Factor`]: the one general factor form `W[i, c…] · Π s · Π b · Π x^p`.
 //! - [`ModelBuilder`] → [`Model`]: the builder DSL and the validated model, with exact
 //!   [`Model::energy`].

@@ -198,8 +198,8 @@ pub fn assert_distribution(
 /// The exact transition operator of one block-Gibbs sweep over the joint states of the free
 /// nodes of a small discrete model, built from `Model::energy` (not from the lowered program):
 /// superblocks follow one another; inside a superblock every node is drawn from its exact
-/// conditional given the state *before* the superblock (the Jacobi semantics of DESIGN §3,
-/// which for non-interacting blocks coincides with sequential updates).
+/// conditional given the state *before* the superblock (the Jacobi semantics of superblocks,
+/// see ARCHITECTURE.md, which for non-interacting blocks coincides with sequential updates).
 pub struct Kernel {
     /// Free nodes, in the order of the superblocks (digit order of the state index).
     pub free: Vec<NodeId>,

@@ -13,7 +13,7 @@
 //! implemented directly in Rust rather than through the blockgibbs [`Sampler`] because the
 //! runtime's per-chain β scales *every* coefficient (biases too), which is not the AIS path
 //! above; building and compiling one model per β_k would be correct but needlessly slow.
-//! The direct transition is exact (same conditionals as DESIGN §3, in `f64`).
+//! The direct transition is exact (the model's exact conditionals, in `f64`).
 //!
 //! **Randomness.** Run `r` uses its own ChaCha8 stream (`seed`, stream `r`), so results do
 //! not depend on the number of rayon threads.
