@@ -9,16 +9,17 @@
 //! same and samples are the same bit for bit.
 
 use crate::lattice;
-use blockgibbs_ir::{Model, ModelBuilder, ModelError, NodeKind};
+use crate::model_file::ModelFileError;
+use blockgibbs_ir::{Model, ModelBuilder, NodeKind};
 
-fn invalid(field: &str, reason: impl Into<String>) -> ModelError {
-    ModelError::InvalidParameter {
-        field: field.to_string(),
-        reason: reason.into(),
+fn invalid(field: &str, reason: impl Into<String>) -> ModelFileError {
+    ModelFileError::InvalidValue {
+        key: field.to_string(),
+        message: reason.into(),
     }
 }
 
-fn check_side(l: usize, max: usize) -> Result<(), ModelError> {
+fn check_side(l: usize, max: usize) -> Result<(), ModelFileError> {
     if l < 2 {
         return Err(invalid(
             "model.L",
@@ -34,7 +35,7 @@ fn check_side(l: usize, max: usize) -> Result<(), ModelError> {
     Ok(())
 }
 
-fn check_finite(field: &str, v: f32) -> Result<(), ModelError> {
+fn check_finite(field: &str, v: f32) -> Result<(), ModelFileError> {
     if v.is_finite() {
         Ok(())
     } else {
@@ -52,16 +53,16 @@ const UNIT_BETA: f32 = 1.0;
 
 /// The facade checks its own parameters first (with the model file's field names), so an
 /// error from the models crate means a limit the facade does not know about.
-fn from_models(e: IsingError) -> ModelError {
+fn from_models(e: IsingError) -> ModelFileError {
     match e {
-        IsingError::Model(e) => e,
+        IsingError::Model(e) => e.into(),
         other => invalid("model", other.to_string()),
     }
 }
 
 /// The family model of `ebm` (see [`IsingEBM::to_family_model`]) with the uniform field
 /// `h` on every spin (0 leaves the `field` factor out).
-fn spin_family(ebm: Result<IsingEBM, IsingError>, h: f32) -> Result<Model, ModelError> {
+fn spin_family(ebm: Result<IsingEBM, IsingError>, h: f32) -> Result<Model, ModelFileError> {
     let mut ebm = ebm.map_err(from_models)?;
     if h != 0.0 {
         let field = vec![h; ebm.node_count()];
@@ -71,7 +72,7 @@ fn spin_family(ebm: Result<IsingEBM, IsingError>, h: f32) -> Result<Model, Model
 }
 
 /// 2D Ising model on an `l × l` square lattice: H = −J Σ⟨ij⟩ s_i s_j − h Σ s_i.
-pub fn ising2d(l: usize, j: f32, h: f32, periodic: bool) -> Result<Model, ModelError> {
+pub fn ising2d(l: usize, j: f32, h: f32, periodic: bool) -> Result<Model, ModelFileError> {
     check_side(l, 1 << 15)?;
     check_finite("model.J", j)?;
     check_finite("model.h", h)?;
@@ -79,7 +80,7 @@ pub fn ising2d(l: usize, j: f32, h: f32, periodic: bool) -> Result<Model, ModelE
 }
 
 /// 3D Ising model on an `l³` cubic lattice.
-pub fn ising3d(l: usize, j: f32, h: f32, periodic: bool) -> Result<Model, ModelError> {
+pub fn ising3d(l: usize, j: f32, h: f32, periodic: bool) -> Result<Model, ModelFileError> {
     check_side(l, 1024)?;
     check_finite("model.J", j)?;
     check_finite("model.h", h)?;
@@ -87,7 +88,7 @@ pub fn ising3d(l: usize, j: f32, h: f32, periodic: bool) -> Result<Model, ModelE
 }
 
 /// q-state Potts model on an `l × l` square lattice: H = −J Σ⟨ij⟩ δ(σ_i, σ_j).
-pub fn potts2d(q: u32, l: usize, j: f32, periodic: bool) -> Result<Model, ModelError> {
+pub fn potts2d(q: u32, l: usize, j: f32, periodic: bool) -> Result<Model, ModelFileError> {
     check_side(l, 1 << 15)?;
     check_finite("model.J", j)?;
     if q < 2 {
@@ -108,7 +109,7 @@ pub fn edwards_anderson(
     disorder_seed: u64,
     h: f32,
     periodic: bool,
-) -> Result<Model, ModelError> {
+) -> Result<Model, ModelFileError> {
     check_finite("model.h", h)?;
     match dim {
         2 => check_side(l, 1 << 15)?,
@@ -125,7 +126,7 @@ pub fn edwards_anderson(
 }
 
 /// Sherrington–Kirkpatrick model: all pairs coupled with J_ij ~ N(0, J²/N).
-pub fn sk(n: usize, j: f32, h: f32, disorder_seed: u64) -> Result<Model, ModelError> {
+pub fn sk(n: usize, j: f32, h: f32, disorder_seed: u64) -> Result<Model, ModelFileError> {
     if !(2..=20_000).contains(&n) {
         return Err(invalid(
             "model.N",
@@ -147,7 +148,7 @@ pub fn rbm(
     visible_bias: f32,
     hidden_bias: f32,
     disorder_seed: u64,
-) -> Result<Model, ModelError> {
+) -> Result<Model, ModelFileError> {
     if n_visible == 0 || n_hidden == 0 {
         return Err(invalid(
             "model.n_visible",
@@ -181,7 +182,7 @@ pub fn rbm(
     if hidden_bias != 0.0 {
         b.linear_bias("hidden_bias", &hdn.ids(), &vec![hidden_bias; n_hidden]);
     }
-    b.build()
+    Ok(b.build()?)
 }
 
 /// Gaussian Markov random field on an `l × l` grid: log-density
@@ -193,7 +194,7 @@ pub fn gaussian_grid(
     coupling: f32,
     h: f32,
     periodic: bool,
-) -> Result<Model, ModelError> {
+) -> Result<Model, ModelFileError> {
     check_side(l, 1 << 15)?;
     check_finite("model.coupling", coupling)?;
     check_finite("model.h", h)?;
@@ -223,5 +224,5 @@ pub fn gaussian_grid(
     if h != 0.0 {
         b.gaussian_linear("field", &ids, &vec![h; ids.len()]);
     }
-    b.build()
+    Ok(b.build()?)
 }

@@ -34,7 +34,7 @@ pub use blockgibbs_runtime as runtime;
 
 /// Everything a typical user needs, in one import.
 pub mod prelude {
-    pub use blockgibbs_compiler::{BlockSchedule, compile};
+    pub use blockgibbs_compiler::{BlockSchedule, CompileError, compile};
     pub use blockgibbs_ir::{
         BlockSpec, Factor, Model, ModelBuilder, ModelError, NodeGroup, NodeId, NodeKind, Power,
         UpdateRule,

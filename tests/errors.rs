@@ -208,12 +208,14 @@ fn non_positive_precision_is_caught_at_compile_time() {
         let model = Arc::new(b.build().unwrap());
         let e = compile(&model).unwrap_err();
         assert!(
-            matches!(e, ModelError::NonPositivePrecision { ref node, precision } if node == "x[1]" && precision <= 0.0),
+            matches!(e, CompileError::NonPositivePrecision { ref node, precision } if node == "x[1]" && precision <= 0.0),
             "{label}: {e:?}"
         );
         assert!(matches!(
             Sampler::reference(model, SamplerOptions::default()),
-            Err(RuntimeError::Model(ModelError::NonPositivePrecision { .. }))
+            Err(RuntimeError::Compile(
+                CompileError::NonPositivePrecision { .. }
+            ))
         ));
     }
 }
@@ -282,7 +284,7 @@ fn interacting_nodes_in_one_block() {
     let e = compile(&e.unwrap()).unwrap_err();
     assert_eq!(
         e,
-        ModelError::InteractingNodesInBlock {
+        CompileError::InteractingNodesInBlock {
             block: 0,
             a: "s[0]".into(),
             b: "s[2]".into(),

@@ -234,9 +234,9 @@ fn schema_errors_name_the_key() {
 }
 
 #[test]
-fn parameter_errors_are_model_errors() {
-    let field = |text: &str| match model_error(text) {
-        ModelError::InvalidParameter { field, .. } => field,
+fn parameter_errors_name_their_key() {
+    let field = |text: &str| match check(text) {
+        Err(ModelFileError::InvalidValue { key, .. }) => key,
         other => panic!("{other:?}"),
     };
     assert_eq!(field("[model]\nfamily = \"ising2d\"\nL = 1"), "model.L");

@@ -85,12 +85,15 @@ fn graph_errors_are_typed() {
         )),
         ModelError::NonFiniteWeight { .. }
     ));
-    assert!(matches!(
-        model_error(&factor(
-            "gaussian = [{ group = \"x\", power = 3 }]\nweights = 1"
-        )),
-        ModelError::InvalidPower { power: 3, .. }
-    ));
+    match check(&factor(
+        "gaussian = [{ group = \"x\", power = 3 }]\nweights = 1",
+    )) {
+        Err(ModelFileError::InvalidValue { key, message }) => {
+            assert_eq!(key, "model.factors[1].gaussian[0].power");
+            assert!(message.contains("power 3"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
     assert!(matches!(
         model_error(&factor(
             "products = [{ group = \"s\", index = [0] }, { group = \"s\", index = [0] }]\nweights = 1"
@@ -130,8 +133,8 @@ fn graph_node_errors_are_typed() {
     // Non-positive Gaussian precision (found when compiling).
     let text = graph("").replace("weights = [-0.5]", "weights = [0.5]");
     assert!(matches!(
-        model_error(&text),
-        ModelError::NonPositivePrecision { .. }
+        compile_error(&text),
+        CompileError::NonPositivePrecision { .. }
     ));
     // K out of range.
     assert!(matches!(
@@ -184,8 +187,8 @@ fn hand_given_block_errors_are_typed() {
          [[model.blocks]]\nnodes = [{ group = \"s\", index = [2] }]",
     );
     assert!(matches!(
-        model_error(&interacting),
-        ModelError::InteractingNodesInBlock { .. }
+        compile_error(&interacting),
+        CompileError::InteractingNodesInBlock { .. }
     ));
     let missing = blocks("[[model.blocks]]\nnodes = [{ group = \"s\", index = [0, 2] }]");
     assert!(matches!(

@@ -224,7 +224,12 @@ fn with_blocks(spec: BlockSpec) -> Result<Model, ModelError> {
     b.pair_coupling("to_k", &[k.node(0)], &[ids[0]], &[0.7]);
     b.clamp(k.node(0), 1.0);
     b.blocks(spec);
-    let model = b.build()?;
+    b.build()
+}
+
+/// [`with_blocks`], which must build, then compiled: the compiler's own checks.
+fn compile_with_blocks(spec: BlockSpec) -> Result<Model, CompileError> {
+    let model = with_blocks(spec).expect("the model builds");
     compile(&model)?;
     Ok(model)
 }
@@ -250,8 +255,8 @@ fn invalid_hand_given_blocks_are_rejected_with_typed_errors() {
     assert_eq!(schedule.block_count(), 4);
     // Two interacting nodes in one block: the error names both and a factor they share.
     assert_eq!(
-        with_blocks(seq(vec![vec![0], vec![1, 2], vec![3], vec![4]])).unwrap_err(),
-        ModelError::InteractingNodesInBlock {
+        compile_with_blocks(seq(vec![vec![0], vec![1, 2], vec![3], vec![4]])).unwrap_err(),
+        CompileError::InteractingNodesInBlock {
             block: 1,
             a: "s[1]".into(),
             b: "s[2]".into(),
@@ -259,10 +264,10 @@ fn invalid_hand_given_blocks_are_rejected_with_typed_errors() {
         }
     );
     // Through the 3-body factor only (s0 and s3 share no pair factor).
-    let e = with_blocks(seq(vec![vec![0, 3], vec![1], vec![2], vec![4]])).unwrap_err();
+    let e = compile_with_blocks(seq(vec![vec![0, 3], vec![1], vec![2], vec![4]])).unwrap_err();
     assert_eq!(
         e,
-        ModelError::InteractingNodesInBlock {
+        CompileError::InteractingNodesInBlock {
             block: 0,
             a: "s[0]".into(),
             b: "s[3]".into(),
@@ -282,8 +287,8 @@ fn invalid_hand_given_blocks_are_rejected_with_typed_errors() {
         ],
     };
     assert_eq!(
-        with_blocks(spec).unwrap_err(),
-        ModelError::InteractingNodesInBlock {
+        compile_with_blocks(spec).unwrap_err(),
+        CompileError::InteractingNodesInBlock {
             block: 2,
             a: "s[2]".into(),
             b: "s[3]".into(),
@@ -342,7 +347,7 @@ fn invalid_hand_given_blocks_are_rejected_with_typed_errors() {
             ..
         })
     ));
-    // The sampler reports the compile error as RuntimeError::Model.
+    // The sampler reports the compile error as RuntimeError::Compile.
     let mut b = ModelBuilder::new();
     let s = b.group("s", NodeKind::Spin, 2).unwrap();
     b.pair_coupling("j", &[s.node(0)], &[s.node(1)], &[1.0]);
@@ -350,8 +355,8 @@ fn invalid_hand_given_blocks_are_rejected_with_typed_errors() {
     let model = std::sync::Arc::new(b.build().unwrap());
     assert!(matches!(
         Sampler::reference(model, SamplerOptions::default()),
-        Err(RuntimeError::Model(
-            ModelError::InteractingNodesInBlock { .. }
+        Err(RuntimeError::Compile(
+            CompileError::InteractingNodesInBlock { .. }
         ))
     ));
 }

@@ -10,6 +10,7 @@
 pub mod approx;
 mod backend;
 pub mod colouring;
+mod error;
 mod lower;
 pub mod random;
 mod reference;
@@ -17,14 +18,15 @@ pub mod schedule;
 
 pub use backend::{Backend, KernelError, LaneContext, StatePtr};
 pub use colouring::{ColouringMethod, InteractionGraph};
+pub use error::CompileError;
 pub use lower::{check_static_precisions, lower};
 pub use reference::ReferenceBackend;
 pub use schedule::BlockSchedule;
 
-use blockgibbs_ir::{Model, ModelError, Program};
+use blockgibbs_ir::{Model, Program};
 
 /// Colours (or validates the hand-given blocks of) `model` and lowers it.
-pub fn compile(model: &Model) -> Result<(BlockSchedule, Program), ModelError> {
+pub fn compile(model: &Model) -> Result<(BlockSchedule, Program), CompileError> {
     let schedule = BlockSchedule::for_model(model)?;
     let program = lower(model, &schedule)?;
     Ok((schedule, program))

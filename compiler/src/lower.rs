@@ -1,10 +1,11 @@
 //! Lowering: a model and its block schedule become a [`Program`] of per-block interaction
 //! tables (CSR over heads, one group per term shape).
 
+use crate::error::CompileError;
 use crate::schedule::BlockSchedule;
 use blockgibbs_ir::{
-    BlockProgram, Factor, HeadRole, InteractionGroup, Model, ModelError, NodeId, NodeKind, Power,
-    Program, SuperblockProgram,
+    BlockProgram, Factor, HeadRole, InteractionGroup, Model, NodeId, NodeKind, Power, Program,
+    SuperblockProgram,
 };
 use std::collections::HashMap;
 
@@ -99,9 +100,9 @@ struct BlockBuild {
 }
 
 /// Lowers `model` under `schedule` into a program.
-pub fn lower(model: &Model, schedule: &BlockSchedule) -> Result<Program, ModelError> {
+pub fn lower(model: &Model, schedule: &BlockSchedule) -> Result<Program, CompileError> {
     let n = model.node_count();
-    let too_large = |what: &str| ModelError::TooLarge {
+    let too_large = |what: &str| CompileError::TooLarge {
         what: what.to_string(),
     };
     // Slots: block heads in schedule order, then clamped nodes.
@@ -314,7 +315,7 @@ pub fn check_static_precisions(
     model: &Model,
     program: &Program,
     weights: &[f32],
-) -> Result<(), ModelError> {
+) -> Result<(), CompileError> {
     for block in program
         .blocks
         .iter()
@@ -338,7 +339,7 @@ pub fn check_static_precisions(
             }
             if !dynamic && constant >= 0.0 {
                 let node = program.node_of_slot[block.first_slot as usize + h];
-                return Err(ModelError::NonPositivePrecision {
+                return Err(CompileError::NonPositivePrecision {
                     node: model.node_name(node),
                     precision: -2.0 * constant,
                 });

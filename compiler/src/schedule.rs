@@ -1,7 +1,8 @@
 //! Block schedules: automatic (colour classes split by node kind) or hand-given (validated).
 
 use crate::colouring::{self, Colouring, ColouringMethod, InteractionGraph};
-use blockgibbs_ir::{BlockSpec, Model, ModelError, NodeId, NodeKind};
+use crate::error::CompileError;
+use blockgibbs_ir::{BlockSpec, Model, NodeId, NodeKind};
 
 /// The blocks of a model grouped into superblocks, plus how they were obtained.
 #[derive(Clone, Debug)]
@@ -15,7 +16,7 @@ pub struct BlockSchedule {
 impl BlockSchedule {
     /// The model's hand-given blocks after checking that no block holds two interacting
     /// nodes, or else blocks from a colouring of its interaction graph.
-    pub fn for_model(model: &Model) -> Result<BlockSchedule, ModelError> {
+    pub fn for_model(model: &Model) -> Result<BlockSchedule, CompileError> {
         match model.block_spec() {
             Some(spec) => {
                 validate_interactions(model, spec)?;
@@ -82,7 +83,7 @@ fn kind_order(kind: NodeKind) -> (u8, u32) {
 }
 
 /// Rejects a block holding two nodes that share a factor instance.
-fn validate_interactions(model: &Model, spec: &BlockSpec) -> Result<(), ModelError> {
+fn validate_interactions(model: &Model, spec: &BlockSpec) -> Result<(), CompileError> {
     let mut block_of = vec![u32::MAX; model.node_count()];
     for (b, block) in spec.superblocks.iter().flatten().enumerate() {
         for &n in block {
@@ -102,7 +103,7 @@ fn validate_interactions(model: &Model, spec: &BlockSpec) -> Result<(), ModelErr
                 for b in a + 1..members.len() {
                     let (na, nb) = (members[a], members[b]);
                     if block_of[na.index()] == block_of[nb.index()] {
-                        return Err(ModelError::InteractingNodesInBlock {
+                        return Err(CompileError::InteractingNodesInBlock {
                             block: block_of[na.index()] as usize,
                             a: model.node_name(na),
                             b: model.node_name(nb),

@@ -1,4 +1,5 @@
-//! The typed error of model construction, block validation and lowering.
+//! The typed error of model construction and validation (the compiler's own findings are
+//! `blockgibbs_compiler::CompileError`).
 
 use thiserror::Error;
 
@@ -103,14 +104,6 @@ pub enum ModelError {
         /// The value.
         value: f32,
     },
-    /// A Gaussian power other than 1 or 2.
-    #[error("factor `{factor}`: Gaussian power {power} is not supported (use 1 or 2)")]
-    InvalidPower {
-        /// The factor at fault.
-        factor: String,
-        /// The power given.
-        power: u8,
-    },
     /// The same node twice in one factor instance.
     #[error(
         "factor `{factor}`: node {node} appears twice in instance {instance} (use a power of 2 for x², s·s = 1 is a constant)"
@@ -123,16 +116,6 @@ pub enum ModelError {
         /// The node.
         node: String,
     },
-    /// A Gaussian node whose conditional precision can be ≤ 0.
-    #[error(
-        "Gaussian node {node}: conditional precision {precision} is not positive (add a quadratic term with a negative weight, i.e. a positive precision)"
-    )]
-    NonPositivePrecision {
-        /// The node at fault.
-        node: String,
-        /// The worst-case precision found (−2 η2).
-        precision: f64,
-    },
     /// A clamped value outside the node's support.
     #[error("clamped node {node}: value {value} is not a valid {kind} value")]
     InvalidClampValue {
@@ -142,20 +125,6 @@ pub enum ModelError {
         value: f32,
         /// The node's kind.
         kind: String,
-    },
-    /// Two interacting nodes placed in one block.
-    #[error(
-        "block {block}: nodes {a} and {b} interact (they share factor `{factor}`) and cannot be updated together"
-    )]
-    InteractingNodesInBlock {
-        /// Index of the block.
-        block: usize,
-        /// First node.
-        a: String,
-        /// Second node.
-        b: String,
-        /// A factor they share.
-        factor: String,
     },
     /// A block mixing node kinds.
     #[error(
@@ -201,15 +170,7 @@ pub enum ModelError {
         /// Index of the block.
         block: usize,
     },
-    /// A model parameter outside its valid range (families and model files).
-    #[error("{field}: {reason}")]
-    InvalidParameter {
-        /// The parameter, as a dotted path (e.g. `model.L`).
-        field: String,
-        /// What is wrong and what is allowed.
-        reason: String,
-    },
-    /// The model exceeds an index range of the lowered program.
+    /// The model exceeds the 2^32 index range of nodes.
     #[error("model too large: {what}")]
     TooLarge {
         /// What overflowed.

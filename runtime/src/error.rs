@@ -1,5 +1,6 @@
 //! The typed error of the runtime.
 
+use blockgibbs_compiler::CompileError;
 use blockgibbs_ir::{ModelError, NodeKind, UpdateRule};
 use thiserror::Error;
 
@@ -7,9 +8,12 @@ use thiserror::Error;
 /// the node, chain, block or setting at fault.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum RuntimeError {
-    /// The model failed validation or lowering.
+    /// The model (or a weight update) failed the IR's validation.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// The model (or a weight update) failed compilation: blocks, precisions, size.
+    #[error(transparent)]
+    Compile(#[from] CompileError),
     /// A Gaussian node's conditional precision became non-positive in some state.
     #[error(
         "Gaussian node {node}, chain {chain}: conditional precision {precision} is not positive"

@@ -5,6 +5,7 @@
 
 mod support;
 
+use blockgibbs_compiler::CompileError;
 use blockgibbs_ir::{FactorId, Model, ModelError};
 use blockgibbs_runtime::{BackendChoice, RuntimeError, Sampler};
 use std::sync::Arc;
@@ -161,7 +162,7 @@ fn bad_updates_are_typed_errors_that_change_nothing() {
         assert!(matches!(&errors[1],
             RuntimeError::Model(ModelError::NonFiniteWeight { factor, index: 1, .. }) if factor == "prec"));
         assert!(matches!(&errors[2],
-            RuntimeError::Model(ModelError::NonPositivePrecision { node, .. }) if node == "x[3]"));
+            RuntimeError::Compile(CompileError::NonPositivePrecision { node, .. }) if node == "x[3]"));
         assert!(matches!(
             &errors[3],
             RuntimeError::Model(ModelError::UnknownFactor { id: 99, count: 4 })

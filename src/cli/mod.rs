@@ -27,6 +27,7 @@ pub use score::ScoreArgs;
 use crate::data::{DataFile, DataFileError};
 use crate::model_file::ModelFileError;
 use crate::output::OutputError;
+use blockgibbs_compiler::CompileError;
 use blockgibbs_ir::ModelError;
 use blockgibbs_models::ModelIoError;
 use blockgibbs_runtime::RuntimeError;
@@ -106,9 +107,12 @@ pub enum CliError {
     /// The model file is invalid.
     #[error(transparent)]
     ModelFile(Box<ModelFileError>),
-    /// Compilation rejected the model.
+    /// The model is invalid.
     #[error(transparent)]
     Model(Box<ModelError>),
+    /// Compilation rejected the model.
+    #[error(transparent)]
+    Compile(Box<CompileError>),
     /// Sampling failed.
     #[error(transparent)]
     Runtime(Box<RuntimeError>),
@@ -222,6 +226,7 @@ macro_rules! boxed_from {
 boxed_from!(
     ModelFile(ModelFileError),
     Model(ModelError),
+    Compile(CompileError),
     Runtime(RuntimeError),
     Output(OutputError),
     Usage(UsageError),

@@ -1,6 +1,7 @@
 //! The typed error of model files: every variant names the key (as a dotted path such as
 //! `model.factors[2].weights`) or the file at fault.
 
+use blockgibbs_compiler::CompileError;
 use blockgibbs_ir::ModelError;
 use blockgibbs_runtime::RuntimeError;
 use std::path::PathBuf;
@@ -108,10 +109,13 @@ pub enum ModelFileError {
         /// What is wrong.
         reason: String,
     },
-    /// The model itself is invalid (validation, block checks, lowering). Boxed, like
+    /// The model itself is invalid (the IR's validation). Boxed, like
     /// [`ModelFileError::Runtime`], to keep the error small.
     #[error(transparent)]
     Model(Box<ModelError>),
+    /// The model cannot be compiled (hand-given blocks, precisions, size).
+    #[error(transparent)]
+    Compile(Box<CompileError>),
     /// The sampler could not be set up.
     #[error(transparent)]
     Runtime(Box<RuntimeError>),
@@ -123,10 +127,17 @@ impl From<ModelError> for ModelFileError {
     }
 }
 
+impl From<CompileError> for ModelFileError {
+    fn from(e: CompileError) -> ModelFileError {
+        ModelFileError::Compile(Box::new(e))
+    }
+}
+
 impl From<RuntimeError> for ModelFileError {
     fn from(e: RuntimeError) -> ModelFileError {
         match e {
             RuntimeError::Model(m) => ModelFileError::Model(Box::new(m)),
+            RuntimeError::Compile(c) => ModelFileError::Compile(Box::new(c)),
             other => ModelFileError::Runtime(Box::new(other)),
         }
     }
@@ -141,6 +152,14 @@ impl ModelFileError {
                 RuntimeError::Model(e) => Some(e),
                 _ => None,
             },
+            _ => None,
+        }
+    }
+
+    /// The [`CompileError`] inside, if this is a compile error.
+    pub fn compile_error(&self) -> Option<&CompileError> {
+        match self {
+            ModelFileError::Compile(e) => Some(e),
             _ => None,
         }
     }

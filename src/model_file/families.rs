@@ -3,8 +3,9 @@
 //! Every key of a family table other than `family` is a field here; serde rejects unknown
 //! keys. The models are built by [`crate::families`].
 
+use super::ModelFileError;
 use crate::families::{self, Disorder};
-use blockgibbs_ir::{Model, ModelError};
+use blockgibbs_ir::Model;
 use serde::Deserialize;
 
 /// Largest number of RBM weights (visible × hidden) a model file may ask for.
@@ -169,7 +170,7 @@ pub struct GaussianGridSpec {
 
 impl IsingSpec {
     /// The 2D (`dim = 2`) or 3D model.
-    pub fn build(&self, dim: u32) -> Result<Model, ModelError> {
+    pub fn build(&self, dim: u32) -> Result<Model, ModelFileError> {
         if dim == 3 {
             families::ising3d(self.l, self.j, self.h, self.periodic)
         } else {
@@ -180,14 +181,14 @@ impl IsingSpec {
 
 impl PottsSpec {
     /// The model.
-    pub fn build(&self) -> Result<Model, ModelError> {
+    pub fn build(&self) -> Result<Model, ModelFileError> {
         families::potts2d(self.q, self.l, self.j, self.periodic)
     }
 }
 
 impl EaSpec {
     /// The model in `dim` dimensions.
-    pub fn build(&self, dim: u32) -> Result<Model, ModelError> {
+    pub fn build(&self, dim: u32) -> Result<Model, ModelFileError> {
         let disorder = match self.disorder {
             DisorderName::Gaussian => Disorder::Gaussian,
             DisorderName::Pm => Disorder::PlusMinus,
@@ -205,22 +206,22 @@ impl EaSpec {
 
 impl SkSpec {
     /// The model.
-    pub fn build(&self) -> Result<Model, ModelError> {
+    pub fn build(&self) -> Result<Model, ModelFileError> {
         families::sk(self.n, self.j, self.h, self.disorder_seed)
     }
 }
 
 impl RbmSpec {
     /// The model.
-    pub fn build(&self) -> Result<Model, ModelError> {
+    pub fn build(&self) -> Result<Model, ModelFileError> {
         if self
             .n_visible
             .checked_mul(self.n_hidden)
             .is_none_or(|w| w > MAX_RBM_WEIGHTS)
         {
-            return Err(ModelError::InvalidParameter {
-                field: "model.n_hidden".into(),
-                reason: format!(
+            return Err(ModelFileError::InvalidValue {
+                key: "model.n_hidden".into(),
+                message: format!(
                     "{} × {} weights exceed the limit of {MAX_RBM_WEIGHTS}",
                     self.n_visible, self.n_hidden
                 ),
@@ -239,7 +240,7 @@ impl RbmSpec {
 
 impl GaussianGridSpec {
     /// The model.
-    pub fn build(&self) -> Result<Model, ModelError> {
+    pub fn build(&self) -> Result<Model, ModelFileError> {
         families::gaussian_grid(self.l, self.precision, self.coupling, self.h, self.periodic)
     }
 }

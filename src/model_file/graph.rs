@@ -34,8 +34,7 @@ use super::error::{ModelFileError, join_key};
 use super::families::one;
 use super::tensor::{self, Tensor};
 use blockgibbs_ir::{
-    BlockSpec, Factor, Model, ModelBuilder, ModelError, NodeGroup, NodeId, NodeKind, Power,
-    UpdateRule,
+    BlockSpec, Factor, Model, ModelBuilder, NodeGroup, NodeId, NodeKind, Power, UpdateRule,
 };
 use serde::Deserialize;
 use std::path::Path;
@@ -321,11 +320,10 @@ impl GraphSpec {
         base_dir: &Path,
     ) -> Result<Vec<NodeGroup>, ModelFileError> {
         if self.groups.is_empty() {
-            return Err(ModelError::InvalidParameter {
-                field: "model.groups".into(),
-                reason: "a graph needs at least one node group".into(),
-            }
-            .into());
+            return Err(ModelFileError::InvalidValue {
+                key: "model.groups".into(),
+                message: "a graph needs at least one node group".into(),
+            });
         }
         let mut total = 0usize;
         let mut groups = Vec::with_capacity(self.groups.len());
@@ -333,11 +331,10 @@ impl GraphSpec {
             let key = format!("model.groups[{i}]");
             total = total.saturating_add(g.size);
             if total > MAX_GRAPH_NODES {
-                return Err(ModelError::InvalidParameter {
-                    field: format!("{key}.size"),
-                    reason: format!("the graph exceeds {MAX_GRAPH_NODES} nodes"),
-                }
-                .into());
+                return Err(ModelFileError::InvalidValue {
+                    key: format!("{key}.size"),
+                    message: format!("the graph exceeds {MAX_GRAPH_NODES} nodes"),
+                });
             }
             let kind = match (g.kind, g.k) {
                 (KindName::Categorical, Some(k)) => NodeKind::Categorical(k),
@@ -468,9 +465,12 @@ fn build_factor(
             &r.index_npy,
             format!("{key}.gaussian[{j}]"),
         )?;
-        let power = Power::from_u8(r.power).ok_or_else(|| ModelError::InvalidPower {
-            factor: f.name.clone(),
-            power: r.power,
+        let power = Power::from_u8(r.power).ok_or_else(|| ModelFileError::InvalidValue {
+            key: format!("{key}.gaussian[{j}].power"),
+            message: format!(
+                "factor `{}`: Gaussian power {} is not supported (use 1 or 2)",
+                f.name, r.power
+            ),
         })?;
         factor = factor.gaussian(nodes, power);
     }

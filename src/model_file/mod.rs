@@ -31,8 +31,8 @@ use error::classify;
 use families::{EaSpec, GaussianGridSpec, IsingSpec, PottsSpec, RbmSpec, SkSpec};
 use graph::{GraphSpec, NodeRef};
 
-use blockgibbs_compiler::{BlockSchedule, ReferenceBackend, compile};
-use blockgibbs_ir::{Model, ModelError, NodeId, Program, UpdateRule};
+use blockgibbs_compiler::{BlockSchedule, CompileError, ReferenceBackend, compile};
+use blockgibbs_ir::{Model, NodeId, Program, UpdateRule};
 use blockgibbs_runtime::{RuntimeError, Sampler, SamplerOptions, SamplingSchedule};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -147,7 +147,7 @@ pub struct BuiltModel {
 
 impl BuiltModel {
     /// Colours (or checks the hand-given blocks of) the model and lowers it.
-    pub fn compile(&self) -> Result<(BlockSchedule, Program), ModelError> {
+    pub fn compile(&self) -> Result<(BlockSchedule, Program), CompileError> {
         compile(&self.model)
     }
 
@@ -279,10 +279,10 @@ impl ModelFile {
 }
 
 fn invalid(field: &str, reason: &str) -> ModelFileError {
-    ModelFileError::from(ModelError::InvalidParameter {
-        field: field.to_string(),
-        reason: reason.to_string(),
-    })
+    ModelFileError::InvalidValue {
+        key: field.to_string(),
+        message: reason.to_string(),
+    }
 }
 
 impl ModelSpec {

@@ -100,10 +100,11 @@ pub fn checked_len(shape: &[usize], key: &str) -> Result<usize, ModelFileError> 
         .iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
         .filter(|&n| n <= MAX_WEIGHTS)
-        .ok_or_else(|| {
-            ModelFileError::from(blockgibbs_ir::ModelError::TooLarge {
-                what: format!("`{key}`: weight tensor of shape {shape:?}"),
-            })
+        .ok_or_else(|| ModelFileError::InvalidValue {
+            key: key.to_string(),
+            message: format!(
+                "weight tensor of shape {shape:?} is too large (at most {MAX_WEIGHTS} entries)"
+            ),
         })
 }
 

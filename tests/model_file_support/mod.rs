@@ -37,6 +37,17 @@ pub fn model_error(text: &str) -> ModelError {
     }
 }
 
+/// The compile error that [`check`] must return.
+pub fn compile_error(text: &str) -> CompileError {
+    match check(text) {
+        Err(e) => e
+            .compile_error()
+            .cloned()
+            .unwrap_or_else(|| panic!("expected a compile error, got {e:?}")),
+        Ok(()) => panic!("expected an error"),
+    }
+}
+
 /// Three spins in a chain.
 pub const SMALL_GRAPH: &str = r#"
 [model]
