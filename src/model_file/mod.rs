@@ -31,9 +31,9 @@ use error::classify;
 use families::{EaSpec, GaussianGridSpec, IsingSpec, PottsSpec, RbmSpec, SkSpec};
 use graph::{GraphSpec, NodeRef};
 
-use blockgibbs_compiler::{BlockSchedule, CompileError, ReferenceBackend, compile};
+use blockgibbs_compiler::{BlockSchedule, CompileError, compile};
 use blockgibbs_ir::{Model, NodeId, Program, UpdateRule};
-use blockgibbs_runtime::{RuntimeError, Sampler, SamplerOptions, SamplingSchedule};
+use blockgibbs_runtime::{BackendChoice, RuntimeError, Sampler, SamplerOptions, SamplingSchedule};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
@@ -269,10 +269,10 @@ impl ModelFile {
     /// built model.
     pub fn sampler(&self, threads: usize) -> Result<(Sampler, BuiltModel), ModelFileError> {
         let built = self.build()?;
-        let (_, program) = built.compile()?;
-        let backend = Arc::new(ReferenceBackend::new(Arc::new(program)));
-        let mut sampler =
-            Sampler::new(built.model.clone(), backend, self.sampler_options(threads))?;
+        let mut sampler = Sampler::builder(built.model.clone())
+            .backend(BackendChoice::Reference)
+            .options(self.sampler_options(threads))
+            .build()?;
         built.configure(&mut sampler)?;
         Ok((sampler, built))
     }
