@@ -40,8 +40,8 @@ pub mod prelude {
         UpdateRule,
     };
     pub use blockgibbs_runtime::{
-        EnergyObserver, Estimate, Moments, Observer, RuntimeError, SampleCollector, Sampler,
-        SamplerOptions, SamplingSchedule, ScalarObservables, StateView,
+        Chains, EnergyObserver, Estimate, Moments, Observer, RuntimeError, SampleCollector,
+        Sampler, SamplerOptions, SamplingSchedule, ScalarObservables, StateView,
     };
 
     pub use crate::backend::BackendChoice;
