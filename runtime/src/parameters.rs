@@ -4,7 +4,7 @@
 
 use crate::error::RuntimeError;
 use crate::sampler::Sampler;
-use blockgibbs_ir::FactorId;
+use blockgibbs_ir::{FactorId, NodeKind};
 use std::sync::Arc;
 
 impl Sampler {
@@ -46,11 +46,19 @@ impl Sampler {
         weights: &[f32],
     ) -> Result<(), RuntimeError> {
         let range = self.model.check_weights(factor, instance, weights)?;
-        let old: Vec<f32> = self.weights[range.clone()].to_vec();
-        self.weights[range.clone()].copy_from_slice(weights);
         let program = self.backend.program().clone();
-        if let Err(e) =
-            blockgibbs_compiler::check_static_precisions(&self.model, &program, &self.weights)
+        // Only Gaussian heads have a precision to check; without them (binary machines,
+        // lattices) an update is two copies and nothing to undo.
+        let gaussian = program.blocks.iter().any(|b| b.kind == NodeKind::Gaussian);
+        let old: Vec<f32> = if gaussian {
+            self.weights[range.clone()].to_vec()
+        } else {
+            Vec::new()
+        };
+        self.weights[range.clone()].copy_from_slice(weights);
+        if gaussian
+            && let Err(e) =
+                blockgibbs_compiler::check_static_precisions(&self.model, &program, &self.weights)
         {
             self.weights[range].copy_from_slice(&old);
             return Err(e.into());
