@@ -5,8 +5,11 @@
 //! [`Observer`]s: [`SampleCollector`], [`Moments`], [`EnergyObserver`] and
 //! [`ScalarObservables`] (streaming batch-means mean, standard error and ESS).
 
+mod attached;
 mod builder;
+pub mod checkpoint;
 mod clamps;
+mod cursor;
 mod error;
 mod observers;
 mod parameters;
@@ -16,8 +19,13 @@ pub mod state;
 pub mod stats;
 mod sweep;
 
+pub use attached::ObserverHandle;
 pub use builder::{BackendChoice, SamplerBuilder, jit_supported};
+pub use checkpoint::{
+    CheckpointError, ObserverState, ObserverStateError, ResumeBuilder, StateTensor, TensorData,
+};
 pub use clamps::{Chains, RuntimeClamps};
+pub use cursor::{RunStatus, ScheduleCursor};
 pub use error::RuntimeError;
 pub use observers::{
     ChainScalar, EnergyObserver, Moments, Observer, SampleCollector, ScalarObservables, StateView,
