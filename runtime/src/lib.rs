@@ -3,7 +3,10 @@
 //! A [`Sampler`] (made by [`Sampler::builder`]) owns the chain state (chains in fixed 16-lane chunks, chains innermost), a
 //! backend and a thread pool; [`Sampler::run`] executes a [`SamplingSchedule`] and feeds
 //! [`Observer`]s: [`SampleCollector`], [`Moments`], [`EnergyObserver`] and
-//! [`ScalarObservables`] (streaming batch-means mean, standard error and ESS).
+//! [`ScalarObservables`] (streaming batch-means mean, standard error and ESS). Observers can
+//! also stay attached ([`Sampler::attach`], [`Sampler::step`]), schedules run in resumable
+//! pieces ([`Sampler::start_schedule`], [`Sampler::advance`]), and the whole run checkpoints
+//! to one safetensors file and resumes on any backend and thread count ([`checkpoint`]).
 
 mod attached;
 mod builder;

@@ -123,6 +123,9 @@ fn attach_restored(s: &mut Sampler) -> Handles {
     }
 }
 
+/// An estimate as bits: name, mean, standard error, ESS, observations.
+type EstimateBits = (String, u64, Option<u64>, Option<u64>, u64);
+
 /// Everything a run produced, as bits.
 #[derive(Debug, PartialEq)]
 struct Recorded {
@@ -132,7 +135,7 @@ struct Recorded {
     pair_means: Vec<u64>,
     count: u64,
     energies: Vec<u64>,
-    estimates: Vec<(String, u64, Option<u64>, Option<u64>, u64)>,
+    estimates: Vec<EstimateBits>,
     states: Vec<u32>,
     sweeps: u64,
 }

@@ -110,7 +110,7 @@ pub enum CheckpointError {
         path: PathBuf,
         /// The model error.
         #[source]
-        source: ModelError,
+        source: Box<ModelError>,
     },
     /// The stored state does not fit the sampler rebuilt from the file (values outside a
     /// node's support, invalid β or rule).
@@ -120,7 +120,7 @@ pub enum CheckpointError {
         path: PathBuf,
         /// The runtime error.
         #[source]
-        source: RuntimeError,
+        source: Box<RuntimeError>,
     },
     /// Serialising the checkpoint failed.
     #[error("cannot write checkpoint {}: {reason}", path.display())]
@@ -200,7 +200,7 @@ impl Sampler {
         self.read_states(&mut states)
             .map_err(|source| CheckpointError::Runtime {
                 path: path.to_path_buf(),
-                source,
+                source: Box::new(source),
             })?;
         w.f32("states", vec![chains, nodes], &states);
         let padding = self.padding_states();

@@ -149,7 +149,7 @@ pub(crate) fn read_model(r: &Reader<'_>, nodes: usize) -> Result<Model, Checkpoi
 fn model_error(r: &Reader<'_>, e: blockgibbs_ir::ModelError) -> CheckpointError {
     CheckpointError::Model {
         path: r.path().to_path_buf(),
-        source: e,
+        source: Box::new(e),
     }
 }
 

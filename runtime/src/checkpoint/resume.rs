@@ -60,7 +60,7 @@ impl ResumeBuilder {
         let r = Reader::new(path, &bytes)?;
         let runtime = |source: RuntimeError| CheckpointError::Runtime {
             path: path.clone(),
-            source,
+            source: Box::new(source),
         };
         // The state tensor bounds the node and chain counts by the file's size.
         let shape = r.shape("states")?;
@@ -82,7 +82,7 @@ impl ResumeBuilder {
         let (_, program) =
             blockgibbs_compiler::compile(&model).map_err(|source| CheckpointError::Model {
                 path: path.clone(),
-                source,
+                source: Box::new(source),
             })?;
         let layout = r.u32("program.node_of_slot", &[nodes])?;
         if program
@@ -207,7 +207,7 @@ fn restore_rules(s: &mut Sampler, r: &Reader<'_>) -> Result<(), CheckpointError>
         s.set_rule(b, rule)
             .map_err(|source| CheckpointError::Runtime {
                 path: r.path().to_path_buf(),
-                source,
+                source: Box::new(source),
             })?;
     }
     Ok(())
