@@ -158,6 +158,18 @@ fn damaged_contents_name_the_field() {
     let (_d, path) = good();
     edit_run(&path, |run| run["nodes"] = (u64::MAX / 2).into());
     assert_eq!(corrupt_field(open(&path)), "states");
+    // An empty state tensor of 2^40 chains and no nodes: the β tensor bounds the chains.
+    let (_d, path) = good();
+    rewrite(&path, |meta, tensors| {
+        let t = tensors.iter_mut().find(|t| t.0 == "states").unwrap();
+        t.2 = vec![1 << 40, 0];
+        t.3.clear();
+        let mut run: serde_json::Value = serde_json::from_str(&meta["run"]).unwrap();
+        run["chains"] = (1u64 << 40).into();
+        run["nodes"] = 0.into();
+        meta.insert("run".into(), run.to_string());
+    });
+    assert_eq!(corrupt_field(open(&path)), "betas");
     let (_d, path) = good();
     edit_run(&path, |run| run["groups"][0]["len"] = (1u64 << 40).into());
     assert_eq!(corrupt_field(open(&path)), "run.groups");

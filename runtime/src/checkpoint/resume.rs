@@ -78,6 +78,9 @@ impl ResumeBuilder {
             ));
         }
         let (chains, nodes) = (shape[0], shape[1]);
+        // With no nodes the state tensor is empty whatever the chain count; the β tensor
+        // bounds it by the file's size before any chain is allocated.
+        let betas = r.f32("betas", &[chains])?;
         let model = Arc::new(super::model::read_model(&r, nodes)?);
         let (_, program) =
             blockgibbs_compiler::compile(&model).map_err(|source| CheckpointError::Model {
@@ -108,7 +111,6 @@ impl ResumeBuilder {
         let states = r.f32("states", &[chains, nodes])?;
         s.write_states(&states).map_err(runtime)?;
         restore_padding(&mut s, &r, nodes)?;
-        let betas = r.f32("betas", &[chains])?;
         s.set_betas(&betas).map_err(runtime)?;
         restore_rules(&mut s, &r)?;
         let clamp_shape = r.shape("runtime_clamps")?;
