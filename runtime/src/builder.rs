@@ -147,7 +147,7 @@ pub fn jit_supported() -> bool {
     blockgibbs_jit::is_supported()
 }
 
-fn make_backend(
+pub(crate) fn make_backend(
     choice: BackendChoice,
     program: Arc<Program>,
 ) -> (Arc<dyn Backend>, Option<String>) {

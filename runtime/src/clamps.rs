@@ -166,6 +166,26 @@ impl Sampler {
         })
     }
 
+    /// Holds `(chain, node)` pairs at their current values (a checkpoint's clamps, after its
+    /// states are written). Every pair is checked first; on error nothing changes.
+    pub(crate) fn restore_clamps(&mut self, pairs: &[(usize, NodeId)]) -> Result<(), RuntimeError> {
+        let mut located = Vec::with_capacity(pairs.len());
+        for &(chain, node) in pairs {
+            self.check_chain(chain)?;
+            self.check_node(node)?;
+            let block = self
+                .block_of(node)
+                .ok_or_else(|| RuntimeError::ClampedInModel {
+                    node: self.model.node_name(node),
+                })?;
+            located.push((block, (chain as u32, self.program().slot_of[node.index()])));
+        }
+        for (b, pair) in located {
+            self.clamps.by_block[b].insert(pair);
+        }
+        Ok(())
+    }
+
     /// The clamps set at run time.
     pub fn runtime_clamps(&self) -> &RuntimeClamps {
         &self.clamps

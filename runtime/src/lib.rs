@@ -4,7 +4,10 @@
 //! 16-lane chunks, chains innermost), the live weights, a backend and a thread pool;
 //! [`Sampler::run`] executes a [`SamplingSchedule`] and feeds [`Observer`]s:
 //! [`SampleCollector`], [`Moments`], [`EnergyObserver`] and [`ScalarObservables`]
-//! (streaming batch-means mean, standard error and ESS).
+//! (streaming batch-means mean, standard error and ESS). Observers can also stay attached
+//! ([`Sampler::attach`], [`Sampler::step`]), schedules run in resumable pieces
+//! ([`Sampler::start_schedule`], [`Sampler::advance`]), and the whole run checkpoints to one
+//! safetensors file and resumes on any backend and thread count ([`checkpoint`]).
 //!
 //! Embedded in a simulator, the sampler is stepped between the simulator's own steps, and
 //! weights, clamps, β and whole states change between sweeps without recompiling:
@@ -40,8 +43,11 @@
 //! assert!(sampler.set_weights(j, &[f32::NAN; 8]).is_err());
 //! ```
 
+mod attached;
 mod builder;
+pub mod checkpoint;
 mod clamps;
+mod cursor;
 mod error;
 mod observers;
 mod parameters;
@@ -51,8 +57,13 @@ pub mod state;
 pub mod stats;
 mod sweep;
 
+pub use attached::ObserverHandle;
 pub use builder::{BackendChoice, SamplerBuilder, jit_supported};
+pub use checkpoint::{
+    CheckpointError, ObserverState, ObserverStateError, ResumeBuilder, StateTensor, TensorData,
+};
 pub use clamps::{Chains, RuntimeClamps};
+pub use cursor::{RunStatus, ScheduleCursor};
 pub use error::RuntimeError;
 pub use observers::{
     ChainScalar, EnergyObserver, Moments, Observer, SampleCollector, ScalarObservables, StateView,

@@ -1,5 +1,7 @@
 //! Observers: what the runtime records at every observation of a schedule.
 
+use crate::checkpoint::observers as saved;
+use crate::checkpoint::{ObserverState, ObserverStateError};
 use crate::state::ChainState;
 use crate::stats::{BatchMeans, Estimate};
 use blockgibbs_ir::{Model, NodeId, NodeKind, Program};
@@ -43,9 +45,42 @@ impl<'a> StateView<'a> {
 }
 
 /// Something fed at every observation point of a schedule.
+///
+/// Observers attached to a sampler ([`crate::Sampler::attach`]) are saved in its
+/// checkpoints through [`Observer::save_state`] and restored on resume through
+/// [`Observer::restore_state`]; the built-in observers implement both. An observer that
+/// keeps the defaults cannot be checkpointed (a checkpoint of a sampler it is attached to
+/// fails, naming it).
 pub trait Observer: Send {
     /// Records one observation.
     fn observe(&mut self, view: &StateView<'_>);
+
+    /// The accumulators, for a checkpoint; `None` when this observer cannot be saved.
+    fn save_state(&self) -> Option<ObserverState> {
+        None
+    }
+
+    /// Restores accumulators written by [`Observer::save_state`] into this observer, which
+    /// was built afresh with the same configuration (nodes, observables): a resumed run then
+    /// continues the same accumulation. On error the observer is unchanged.
+    fn restore_state(&mut self, state: &ObserverState) -> Result<(), ObserverStateError> {
+        let _ = state;
+        Err(ObserverStateError::Unsupported)
+    }
+}
+
+impl<O: Observer + ?Sized> Observer for Box<O> {
+    fn observe(&mut self, view: &StateView<'_>) {
+        (**self).observe(view);
+    }
+
+    fn save_state(&self) -> Option<ObserverState> {
+        (**self).save_state()
+    }
+
+    fn restore_state(&mut self, state: &ObserverState) -> Result<(), ObserverStateError> {
+        (**self).restore_state(state)
+    }
 }
 
 /// Collects the values of chosen nodes: `data[(sample · chains + chain) · nodes + i]`.
@@ -92,6 +127,14 @@ impl Observer for SampleCollector {
                 .extend(self.nodes.iter().map(|&n| view.value(n, chain)));
         }
     }
+
+    fn save_state(&self) -> Option<ObserverState> {
+        Some(saved::save_collector(self))
+    }
+
+    fn restore_state(&mut self, state: &ObserverState) -> Result<(), ObserverStateError> {
+        saved::restore_collector(self, state)
+    }
 }
 
 /// Running first moments of nodes and second moments of node pairs over observations and
@@ -102,9 +145,9 @@ pub struct Moments {
     pub nodes: Vec<NodeId>,
     /// Pairs whose product mean is tracked.
     pub pairs: Vec<(NodeId, NodeId)>,
-    first: Vec<f64>,
-    second: Vec<f64>,
-    count: u64,
+    pub(crate) first: Vec<f64>,
+    pub(crate) second: Vec<f64>,
+    pub(crate) count: u64,
 }
 
 impl Moments {
@@ -158,6 +201,14 @@ impl Observer for Moments {
             });
         self.count += chains as u64;
     }
+
+    fn save_state(&self) -> Option<ObserverState> {
+        Some(saved::save_moments(self))
+    }
+
+    fn restore_state(&mut self, state: &ObserverState) -> Result<(), ObserverStateError> {
+        saved::restore_moments(self, state)
+    }
 }
 
 /// The energy of every chain at every observation.
@@ -176,6 +227,14 @@ impl Observer for EnergyObserver {
                 .collect(),
         );
     }
+
+    fn save_state(&self) -> Option<ObserverState> {
+        Some(saved::save_energies(self))
+    }
+
+    fn restore_state(&mut self, state: &ObserverState) -> Result<(), ObserverStateError> {
+        saved::restore_energies(self, state)
+    }
 }
 
 /// A per-chain scalar function of the state.
@@ -184,7 +243,7 @@ pub type ChainScalar = Box<dyn Fn(&StateView<'_>, usize) -> f64 + Send + Sync>;
 /// Named scalar observables with streaming batch-means statistics.
 #[derive(Default)]
 pub struct ScalarObservables {
-    entries: Vec<(String, ChainScalar, BatchMeans)>,
+    pub(crate) entries: Vec<(String, ChainScalar, BatchMeans)>,
 }
 
 impl ScalarObservables {
@@ -255,5 +314,15 @@ impl Observer for ScalarObservables {
                 .collect();
             stats.push_chains(&values);
         }
+    }
+
+    fn save_state(&self) -> Option<ObserverState> {
+        Some(saved::save_scalars(self))
+    }
+
+    /// Restores each observable's accumulator by name: the saved and the present observables
+    /// must be the same set (the closures themselves are code and are not saved).
+    fn restore_state(&mut self, state: &ObserverState) -> Result<(), ObserverStateError> {
+        saved::restore_scalars(self, state)
     }
 }

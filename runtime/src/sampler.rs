@@ -1,6 +1,8 @@
 //! The sampler: a compiled program, a backend, chain state and the loop that runs schedules.
 
+use crate::attached::Attached;
 use crate::clamps::RuntimeClamps;
+use crate::cursor::ScheduleCursor;
 use crate::error::RuntimeError;
 use crate::observers::{Observer, StateView};
 use crate::schedule::SamplingSchedule;
@@ -58,6 +60,14 @@ pub struct Sampler {
     /// Per block, whether the backend's weight-specialised kernels hold for `weights`.
     pub(crate) specialised: Vec<bool>,
     pub(crate) clamps: RuntimeClamps,
+    /// Observers attached with [`Sampler::attach`].
+    pub(crate) attached: Attached,
+    /// Observations made by [`Sampler::step`].
+    pub(crate) steps_observed: u64,
+    /// The schedule running in pieces, if any.
+    pub(crate) cursor: Option<ScheduleCursor>,
+    /// What the embedding application stores in checkpoints beside the run.
+    pub(crate) app_metadata: Option<serde_json::Value>,
 }
 
 impl Sampler {
@@ -111,6 +121,10 @@ impl Sampler {
             seed: options.seed,
             sweep: 0,
             pool,
+            attached: Attached::default(),
+            steps_observed: 0,
+            cursor: None,
+            app_metadata: None,
         })
     }
 
@@ -299,33 +313,36 @@ impl Sampler {
         self.run_with_progress(schedule, observers, &mut |_, _| {})
     }
 
-    /// [`Sampler::run`], calling `progress(sweeps_done, total_sweeps)` after each interval.
+    /// [`Sampler::run`], calling `progress(sweeps_done, total_sweeps)` as sweeps complete.
+    /// Observers passed here and the attached ones see every observation; the run replaces
+    /// any schedule started with [`Sampler::start_schedule`] and leaves none behind.
     pub fn run_with_progress(
         &mut self,
         schedule: &SamplingSchedule,
         observers: &mut [&mut dyn Observer],
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<(), RuntimeError> {
-        let total = schedule.total_sweeps();
-        let mut done = 0;
-        if schedule.samples == 0 {
-            self.sweep(schedule.warmup)?;
-            progress(schedule.warmup, total);
-            return Ok(());
-        }
-        for (i, interval) in schedule.intervals().enumerate() {
-            // Long warmups advance in slices so that progress keeps moving.
-            let mut left = interval;
-            while left > 0 {
-                let step = left.min(1000);
-                self.sweep(step)?;
-                left -= step;
-                done += step;
-                progress(done, total);
-            }
-            self.observe(i as u64, observers);
-        }
-        Ok(())
+        self.start_schedule(*schedule);
+        let result = self.advance(u64::MAX, observers, &|| false, progress);
+        self.finish_schedule();
+        result.map(|_| ())
+    }
+
+    /// Data the embedding application keeps with the run: saved in checkpoints and given
+    /// back by [`Sampler::app_metadata`] after a resume (the command line stores its output
+    /// paths and options here).
+    pub fn set_app_metadata(&mut self, value: Option<serde_json::Value>) {
+        self.app_metadata = value;
+    }
+
+    /// The data set with [`Sampler::set_app_metadata`] or read from the checkpoint resumed.
+    pub fn app_metadata(&self) -> Option<&serde_json::Value> {
+        self.app_metadata.as_ref()
+    }
+
+    /// Observations made by [`Sampler::step`] so far.
+    pub fn steps_observed(&self) -> u64 {
+        self.steps_observed
     }
 
     /// Feeds `observers` the current state once (observation index `sample`), in the

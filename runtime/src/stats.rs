@@ -147,6 +147,82 @@ impl BatchMeans {
     }
 }
 
+/// The raw state of a [`BatchMeans`], as checkpoints store it.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct BatchMeansParts {
+    /// `[batch_size, current_len, n, chains]`.
+    pub counts: [u64; 4],
+    /// `[current_sum, sum, sum_sq_draws]`.
+    pub sums: [f64; 3],
+    /// Sums of the complete batches.
+    pub batches: Vec<f64>,
+    /// Per-chain sums.
+    pub chain_sums: Vec<f64>,
+}
+
+impl BatchMeans {
+    /// The raw state, for a checkpoint.
+    pub(crate) fn to_parts(&self) -> BatchMeansParts {
+        BatchMeansParts {
+            counts: [self.batch_size, self.current_len, self.n, self.chains],
+            sums: [self.current_sum, self.sum, self.sum_sq_draws],
+            batches: self.batches.clone(),
+            chain_sums: self.chain_sums.clone(),
+        }
+    }
+
+    /// An accumulator from its raw state, checked for consistency (the batch size a power
+    /// of two, fewer than [`MAX_BATCHES`] complete batches, the observation count equal to
+    /// the batches' plus the current one's) so that a damaged checkpoint cannot make later
+    /// pushes misbehave.
+    pub(crate) fn from_parts(parts: BatchMeansParts) -> Result<BatchMeans, String> {
+        let [batch_size, current_len, n, chains] = parts.counts;
+        if !batch_size.is_power_of_two() {
+            return Err(format!("batch size {batch_size} is not a power of two"));
+        }
+        if parts.batches.len() >= MAX_BATCHES {
+            return Err(format!(
+                "{} complete batches (at most {} are kept)",
+                parts.batches.len(),
+                MAX_BATCHES - 1
+            ));
+        }
+        if current_len >= batch_size {
+            return Err(format!(
+                "the current batch holds {current_len} of {batch_size} observations"
+            ));
+        }
+        let expected = (parts.batches.len() as u64)
+            .checked_mul(batch_size)
+            .and_then(|b| b.checked_add(current_len));
+        if expected != Some(n) {
+            return Err(format!(
+                "{n} observations do not fill {} batches of {batch_size} and {current_len} more",
+                parts.batches.len()
+            ));
+        }
+        if chains == 0 || (!parts.chain_sums.is_empty() && parts.chain_sums.len() as u64 != chains)
+        {
+            return Err(format!(
+                "{chains} chains but {} per-chain sums",
+                parts.chain_sums.len()
+            ));
+        }
+        let [current_sum, sum, sum_sq_draws] = parts.sums;
+        Ok(BatchMeans {
+            batch_size,
+            batches: parts.batches,
+            current_sum,
+            current_len,
+            n,
+            sum,
+            sum_sq_draws,
+            chains,
+            chain_sums: parts.chain_sums,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

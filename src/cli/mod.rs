@@ -4,24 +4,30 @@
 //!
 //! `src/main.rs` only calls [`main`]; everything else lives here so that it can be tested.
 //! Exit status: 0 on success, 2 for a command line that cannot run as given (clap's parse
-//! errors and [`UsageError`]s), 1 for every other error.
+//! errors and [`UsageError`]s), 130 for a `sample` or `resume` stopped by Ctrl-C or SIGTERM
+//! (after writing its checkpoint and partial outputs), 1 for every other error.
 
 mod backend;
 mod fit;
 mod info;
+mod interrupt;
 mod kinds;
 mod options;
 mod paths;
 mod progress;
 mod report;
+mod resume;
 mod run;
 mod score;
+mod session;
 
 pub use crate::backend::{BackendChoice, default_backend};
 pub use backend::backend_for_cli;
 pub use fit::FitArgs;
+pub use interrupt::INTERRUPTED_STATUS;
 pub use kinds::{KindError, ModelKind};
 pub use options::{FitOption, FitOptions, UsageError};
+pub use resume::ResumeArgs;
 pub use score::ScoreArgs;
 
 use crate::data::{DataFile, DataFileError};
@@ -30,7 +36,7 @@ use crate::output::OutputError;
 use blockgibbs_compiler::CompileError;
 use blockgibbs_ir::ModelError;
 use blockgibbs_models::ModelIoError;
-use blockgibbs_runtime::RuntimeError;
+use blockgibbs_runtime::{CheckpointError, RuntimeError};
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 use std::io::Write;
@@ -52,7 +58,13 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the model file's schedule and print the observables (mean ± standard error).
-    Sample(RunArgs),
+    /// Ctrl-C stops after the current sweep, writes the checkpoint (with --checkpoint) and
+    /// the outputs so far (marked "partial" in --stats) and exits with status 130; a second
+    /// Ctrl-C exits at once.
+    Sample(SampleArgs),
+    /// Continue a run from its checkpoint (`sample --checkpoint`) on any backend and thread
+    /// count, and write the outputs the uninterrupted run would have written.
+    Resume(ResumeArgs),
     /// Describe the model: nodes, factors, blocks and colours, memory of the lowered program.
     Info(ModelArgs),
     /// Run the schedule without observers and print one JSON line of timings.
@@ -101,6 +113,26 @@ pub struct RunArgs {
     pub compare: bool,
 }
 
+/// Flags of `sample`: those of `bench` and the checkpoint options.
+#[derive(Debug, Clone, Args)]
+pub struct SampleArgs {
+    /// The model file, outputs, backend and threads.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Write the whole run to this checkpoint (safetensors, see docs/checkpoint.md) at the
+    /// end, on Ctrl-C and every --checkpoint-every sweeps; `blockgibbs resume` continues it.
+    #[arg(long, value_name = "RUN.ckpt")]
+    pub checkpoint: Option<PathBuf>,
+    /// Checkpoint every N sweeps (needs --checkpoint).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_every: Option<u64>,
+    /// Stop after N sweeps, writing the checkpoint and the outputs so far (exit 0; the
+    /// statistics say `"partial": true`); needs --checkpoint. For batch jobs with a time
+    /// limit: `blockgibbs resume` continues.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_sweeps: Option<u64>,
+}
+
 /// Everything that can make a command fail (boxed: the inner errors are large).
 #[derive(Debug, Error)]
 pub enum CliError {
@@ -140,6 +172,26 @@ pub enum CliError {
         path: PathBuf,
         /// Why.
         source: Box<ModelIoError>,
+    },
+    /// A checkpoint could not be written or read.
+    #[error(transparent)]
+    Checkpoint(Box<CheckpointError>),
+    /// A checkpoint whose command-line document is missing or does not fit.
+    #[error("cannot resume {reason}")]
+    CheckpointApp {
+        /// The file and what is wrong.
+        reason: String,
+    },
+    /// `sample` or `resume` stopped by Ctrl-C or SIGTERM, after writing its checkpoint and
+    /// partial outputs (exit status 130).
+    #[error("interrupted after {sweeps} of {total} sweeps; the outputs so far are written{}", checkpoint.as_ref().map_or_else(String::new, |p| format!(" and `blockgibbs resume {}` continues", p.display())))]
+    Interrupted {
+        /// Sweeps done.
+        sweeps: u64,
+        /// Sweeps of the schedule.
+        total: u64,
+        /// The checkpoint written, if any.
+        checkpoint: Option<PathBuf>,
     },
     /// A model failed while fitting or scoring.
     #[error("{action} {kind} on {}: {source}", data.display())]
@@ -204,10 +256,12 @@ impl CliError {
         }
     }
 
-    /// The process exit status: 2 for usage errors (as clap's), 1 otherwise.
+    /// The process exit status: 2 for usage errors (as clap's), 130 after Ctrl-C, 1
+    /// otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Usage(_) => 2,
+            CliError::Interrupted { .. } => INTERRUPTED_STATUS,
             _ => 1,
         }
     }
@@ -230,7 +284,8 @@ boxed_from!(
     Runtime(RuntimeError),
     Output(OutputError),
     Usage(UsageError),
-    Data(DataFileError)
+    Data(DataFileError),
+    Checkpoint(CheckpointError)
 );
 
 /// `value` as one line of JSON.
@@ -268,6 +323,7 @@ pub fn main() -> ExitCode {
 pub fn run(cli: &Cli) -> Result<(), CliError> {
     match &cli.command {
         Command::Sample(args) => run::sample(args),
+        Command::Resume(args) => resume::resume(args),
         Command::Bench(args) => run::bench(args),
         Command::Info(args) => info::info(args),
         Command::Fit(args) => fit::fit(args),

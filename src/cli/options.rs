@@ -173,6 +173,27 @@ pub enum UsageError {
         /// The input path as given.
         input: PathBuf,
     },
+    /// An option that only works together with another.
+    #[error("{option} needs {needs}")]
+    Requires {
+        /// The option given.
+        option: String,
+        /// The option it needs.
+        needs: String,
+    },
+    /// An output of `resume` that the checkpointed run did not record from the start.
+    #[error(
+        "{option}: the run in {} did not record {what} (give {option} to `sample` from the start)",
+        checkpoint.display()
+    )]
+    NotRecorded {
+        /// The option.
+        option: String,
+        /// What it would write.
+        what: &'static str,
+        /// The checkpoint.
+        checkpoint: PathBuf,
+    },
     /// Two outputs of one command naming the same file.
     #[error("{first} and {second} both name {}", path.display())]
     SameOutput {

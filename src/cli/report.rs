@@ -1,8 +1,8 @@
 //! What `sample` prints and writes (`--stats`) and the JSON line of `bench`.
 
-use super::RunArgs;
 use super::run::Prepared;
-use blockgibbs_runtime::{Estimate, Moments, ScalarObservables};
+use super::session::CliRun;
+use blockgibbs_runtime::{Estimate, Moments, Sampler, ScalarObservables};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -11,7 +11,7 @@ use std::fmt::Write;
 #[derive(Debug, Serialize)]
 pub(super) struct Stats {
     /// Model family.
-    model: &'static str,
+    model: String,
     /// The model file.
     file: String,
     /// Overrides applied.
@@ -25,8 +25,16 @@ pub(super) struct Stats {
     samples: u64,
     steps_per_sample: u64,
     sweeps: u64,
+    /// Whether the run stopped before the end of its schedule (Ctrl-C, `--max-sweeps`):
+    /// everything below then covers the sweeps and samples done so far.
+    partial: bool,
+    /// Sweeps run (equal to `sweeps` when the run is complete).
+    sweeps_done: u64,
+    /// Observations made (equal to `samples` when the run is complete).
+    samples_done: u64,
     backend: &'static str,
     threads: usize,
+    /// Sampling time, summed over the sessions of a resumed run.
     seconds: f64,
     /// name → { mean, stderr, ess, observations }.
     observables: BTreeMap<String, Estimate>,
@@ -36,35 +44,47 @@ pub(super) struct Stats {
     node_means: Vec<f64>,
 }
 
+/// How far a run got: sweeps and observations done.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Done {
+    pub sweeps: u64,
+    pub samples: u64,
+}
+
 impl Stats {
     pub(super) fn new(
-        p: &Prepared,
-        args: &RunArgs,
+        run: &CliRun,
+        sampler: &Sampler,
         scalars: Option<&ScalarObservables>,
         moments: Option<&Moments>,
         seconds: f64,
+        done: Done,
     ) -> Stats {
-        let s = &p.file.schedule;
+        let s = &run.schedule;
+        let sweeps = s.sampling().total_sweeps();
         Stats {
-            model: p.file.family(),
-            file: args.model.model.display().to_string(),
-            overrides: args.model.set.clone(),
-            nodes: p.built.model.node_count(),
-            free_nodes: p.sampler.program().free_count(),
+            model: run.family.clone(),
+            file: run.file.clone(),
+            overrides: run.overrides.clone(),
+            nodes: sampler.model().node_count(),
+            free_nodes: sampler.program().free_count(),
             chains: s.chains,
             seed: s.seed,
-            beta: p.built.beta,
+            beta: run.beta,
             warmup: s.warmup,
             samples: s.samples,
             steps_per_sample: s.steps_per_sample,
-            sweeps: s.sampling().total_sweeps(),
-            backend: p.sampler.backend_name(),
-            threads: p.sampler.threads(),
+            sweeps,
+            partial: done.sweeps < sweeps || done.samples < s.samples,
+            sweeps_done: done.sweeps,
+            samples_done: done.samples,
+            backend: sampler.backend_name(),
+            threads: sampler.threads(),
             seconds,
             observables: scalars
                 .map(|o| o.estimates().into_iter().collect())
                 .unwrap_or_default(),
-            node_ids: p.built.output_nodes.iter().map(|n| n.0).collect(),
+            node_ids: run.output_nodes.clone(),
             node_means: moments.map(Moments::means).unwrap_or_default(),
         }
     }
@@ -144,33 +164,45 @@ pub(super) fn peak_rss_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// The human summary of `sample`.
-pub(super) fn summary(p: &Prepared, scalars: Option<&ScalarObservables>, seconds: f64) -> String {
-    let s = &p.file.schedule;
-    let sweeps = s.sampling().total_sweeps();
-    let free = p.sampler.program().free_count();
+/// The human summary of `sample` and `resume`.
+pub(super) fn summary(
+    run: &CliRun,
+    sampler: &Sampler,
+    scalars: Option<&ScalarObservables>,
+    seconds: f64,
+    done: Done,
+) -> String {
+    let s = &run.schedule;
+    let free = sampler.program().free_count();
     let mut out = String::new();
     let _ = writeln!(
         out,
         "{}: {} nodes ({} free), {} chains, beta = {}, seed {}",
-        p.file.family(),
-        p.built.model.node_count(),
+        run.family,
+        sampler.model().node_count(),
         free,
         s.chains,
-        p.built.beta,
+        run.beta,
         s.seed
     );
     let rate = if seconds > 0.0 {
-        (sweeps as f64 * free as f64 * s.chains as f64) / seconds
+        (done.sweeps as f64 * free as f64 * s.chains as f64) / seconds
     } else {
         0.0
     };
+    let total = s.sampling().total_sweeps();
+    let partial = if done.sweeps < total || done.samples < s.samples {
+        format!(" of {total} (stopped early)")
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "{sweeps} sweeps ({} samples) in {seconds:.3} s on the {} backend, {} threads ({rate:.3e} updates/s)",
-        s.samples,
-        p.sampler.backend_name(),
-        p.sampler.threads(),
+        "{} sweeps{partial} ({} samples) in {seconds:.3} s on the {} backend, {} threads ({rate:.3e} updates/s)",
+        done.sweeps,
+        done.samples,
+        sampler.backend_name(),
+        sampler.threads(),
     );
     for (name, e) in scalars.map(|o| o.estimates()).unwrap_or_default() {
         let stderr = e

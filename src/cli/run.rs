@@ -1,12 +1,13 @@
 //! `sample` and `bench`: build, compile, run the schedule, report.
 
-use super::report::{self, BenchLine, Stats};
-use super::{BackendChoice, CliError, RunArgs, backend_for_cli};
+use super::interrupt::Interrupt;
+use super::paths::{Output, check_outputs};
+use super::report::{BenchLine, Done, Stats};
+use super::session::{self, CLI_RUN_VERSION, CliRun, Control, Session, absolute};
+use super::{BackendChoice, CliError, RunArgs, SampleArgs, UsageError, backend_for_cli};
 use crate::model_file::{BuiltModel, ModelFile};
 use crate::output;
 use blockgibbs_runtime::{Moments, Observer, SampleCollector, Sampler, ScalarObservables};
-use indicatif::{ProgressBar, ProgressStyle};
-use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -89,36 +90,16 @@ impl Observers {
     }
 }
 
-/// Runs the schedule with a progress bar on stderr when it is a terminal; returns seconds.
+/// Runs the schedule (no progress bar: `bench` times it); returns seconds.
 fn execute(p: &mut Prepared, obs: &mut Observers) -> Result<f64, CliError> {
     let schedule = p.file.schedule.sampling();
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = ProgressBar::new(schedule.total_sweeps());
-        if let Ok(style) = ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} sweeps (eta {eta})",
-        ) {
-            bar.set_style(style);
-        }
-        bar
-    });
     let mut list = obs.list();
     let t = Instant::now();
-    let result = p
-        .sampler
-        .run_with_progress(&schedule, &mut list, &mut |done, _| {
-            if let Some(b) = &bar {
-                b.set_position(done);
-            }
-        });
-    let seconds = t.elapsed().as_secs_f64();
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    result?;
-    Ok(seconds)
+    p.sampler.run(&schedule, &mut list)?;
+    Ok(t.elapsed().as_secs_f64())
 }
 
-/// Writes `--stats` and `--out` if asked for.
+/// Writes `--stats` and `--out` of `bench` if asked for.
 fn write_outputs(
     p: &Prepared,
     args: &RunArgs,
@@ -131,20 +112,105 @@ fn write_outputs(
         output::write_npy_f32(path, &shape, &samples.data)?;
     }
     if let Some(path) = &args.stats {
-        let stats = Stats::new(p, args, obs.scalars.as_ref(), obs.moments.as_ref(), seconds);
+        let run = cli_run(p, args, Vec::new(), None);
+        let done = Done {
+            sweeps: p.file.schedule.sampling().total_sweeps(),
+            samples: p.file.schedule.samples,
+        };
+        let stats = Stats::new(
+            &run,
+            &p.sampler,
+            obs.scalars.as_ref(),
+            obs.moments.as_ref(),
+            seconds,
+            done,
+        );
         output::write_json(path, &stats)?;
     }
     Ok(())
 }
 
-/// `blockgibbs sample`.
-pub(super) fn sample(args: &RunArgs) -> Result<(), CliError> {
-    let mut p = prepare(args)?;
-    let mut obs = Observers::new(&p, args, true)?;
-    let seconds = execute(&mut p, &mut obs)?;
-    write_outputs(&p, args, &obs, seconds)?;
-    print!("{}", report::summary(&p, obs.scalars.as_ref(), seconds));
-    Ok(())
+/// What a checkpoint of this run has to carry besides the sampler.
+fn cli_run(
+    p: &Prepared,
+    args: &RunArgs,
+    observers: Vec<String>,
+    checkpoint_every: Option<u64>,
+) -> CliRun {
+    CliRun {
+        version: CLI_RUN_VERSION,
+        family: p.file.family().to_string(),
+        file: args.model.model.display().to_string(),
+        overrides: args.model.set.clone(),
+        beta: p.built.beta,
+        schedule: p.file.schedule,
+        output_nodes: p.built.output_nodes.iter().map(|n| n.0).collect(),
+        out: args.out.as_deref().map(absolute),
+        stats: args.stats.as_deref().map(absolute),
+        checkpoint_every,
+        observers,
+        seconds: 0.0,
+    }
+}
+
+/// `blockgibbs sample`: the schedule in pieces, with checkpoints and Ctrl-C handling.
+pub(super) fn sample(args: &SampleArgs) -> Result<(), CliError> {
+    let run_args = &args.run;
+    if args.checkpoint.is_none() {
+        for (given, option) in [
+            (args.checkpoint_every.is_some(), "--checkpoint-every"),
+            (args.max_sweeps.is_some(), "--max-sweeps"),
+        ] {
+            if given {
+                return Err(UsageError::Requires {
+                    option: option.into(),
+                    needs: "--checkpoint".into(),
+                }
+                .into());
+            }
+        }
+    }
+    let mut outputs = Vec::new();
+    for (label, path) in [
+        ("--out", &run_args.out),
+        ("--stats", &run_args.stats),
+        ("--checkpoint", &args.checkpoint),
+    ] {
+        if let Some(path) = path {
+            outputs.push(Output {
+                label: label.into(),
+                path,
+            });
+        }
+    }
+    check_outputs(&outputs, &[("model file", &run_args.model.model)])?;
+    let p = prepare(run_args)?;
+    if let Some(path) = &run_args.out {
+        // Refuse before sampling rather than after.
+        let s = &p.file.schedule;
+        let n = p.built.output_nodes.len() as u64;
+        output::check_npy_size(path, &[s.samples, s.chains as u64, n])?;
+    }
+    let mut observers = vec![session::SCALARS.to_string()];
+    if run_args.stats.is_some() {
+        observers.push(session::MOMENTS.into());
+    }
+    if run_args.out.is_some() {
+        observers.push(session::SAMPLES.into());
+    }
+    let run = cli_run(&p, run_args, observers, args.checkpoint_every);
+    let schedule = p.file.schedule.sampling();
+    let mut sampler = p.sampler;
+    sampler.start_schedule(schedule);
+    let mut session = Session::new(run, sampler, false)?;
+    let interrupt = Interrupt::install();
+    let control = Control {
+        checkpoint: args.checkpoint.as_deref(),
+        max_sweeps: args.max_sweeps,
+        interrupt: Some(&interrupt),
+    };
+    let outcome = session.execute(&control)?;
+    session.conclude(outcome, control.checkpoint)
 }
 
 /// `blockgibbs bench`; with `--compare`, once per backend and the ratio.

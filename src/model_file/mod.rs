@@ -89,7 +89,7 @@ pub enum ModelSpec {
 }
 
 /// The `[schedule]` table: chains and THRML's sampling schedule.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ScheduleSpec {
     /// Independent chains (default 16).
