@@ -112,6 +112,15 @@ pub enum CheckpointError {
         #[source]
         source: Box<ModelError>,
     },
+    /// The model stored in the file does not compile.
+    #[error("checkpoint {}: the stored model does not compile: {source}", path.display())]
+    Compile {
+        /// The file.
+        path: PathBuf,
+        /// The compile error.
+        #[source]
+        source: Box<blockgibbs_compiler::CompileError>,
+    },
     /// The stored state does not fit the sampler rebuilt from the file (values outside a
     /// node's support, invalid β or rule).
     #[error("checkpoint {}: {source}", path.display())]

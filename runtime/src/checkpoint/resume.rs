@@ -83,7 +83,7 @@ impl ResumeBuilder {
         let betas = r.f32("betas", &[chains])?;
         let model = Arc::new(super::model::read_model(&r, nodes)?);
         let (_, program) =
-            blockgibbs_compiler::compile(&model).map_err(|source| CheckpointError::Model {
+            blockgibbs_compiler::compile(&model).map_err(|source| CheckpointError::Compile {
                 path: path.clone(),
                 source: Box::new(source),
             })?;
