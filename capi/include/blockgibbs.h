@@ -216,15 +216,60 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * The library's version, `"MAJOR.MINOR.PATCH"`. A static string: never free it.
+ * Adds a factor (see `bg_factor_spec`) and writes its index to `*index` (factors are
+ * numbered 0.. in the order they are added). Node ids past the nodes added so far, a
+ * Gaussian power other than 1 or 2 and non-finite weights are `BG_INVALID_ARGUMENT` here,
+ * naming the factor, role or weight; kinds that do not fit a role and a weight count that
+ * does not fit the shape are reported by `bg_builder_build` (`BG_MODEL`, naming the
+ * factor). On error the builder is unchanged.
  */
-const char *bg_version(void);
+int bg_builder_add_factor(struct bg_builder *builder,
+                          const struct bg_factor_spec *spec,
+                          uint32_t *index);
 
 /**
- * Number of live handles of every type; 0 once a program has freed everything it made.
- * For leak checks in tests and debug builds.
+ * Adds a group of `len` nodes of one `kind` (a `bg_kind`) called `name` and writes the id
+ * of its first node to `*first` (its nodes are `first .. first + len - 1`). `categories` is
+ * K ≥ 2 for `BG_KIND_CATEGORICAL` and must be 0 for the other kinds. A duplicate name or
+ * K < 2 is `BG_MODEL`; an unknown kind is `BG_INVALID_ARGUMENT`.
  */
-size_t bg_live_handles(void);
+int bg_builder_add_group(struct bg_builder *builder,
+                         const char *name,
+                         int kind,
+                         uint32_t categories,
+                         size_t len,
+                         uint32_t *first);
+
+/**
+ * Validates the description and writes the model's handle to `*out`. The builder is left
+ * as it was (it may be built again, or extended and built again) and must still be freed.
+ * An invalid model is `BG_MODEL` with a message naming the node, factor or group at fault.
+ */
+int bg_builder_build(const struct bg_builder *builder, struct bg_model **out);
+
+/**
+ * Clamps node `node` to `value` in the model: it is never sampled, and every chain starts
+ * with it at `value` (samplers may set other values per chain with `bg_sampler_clamp`).
+ * An unknown node, or a value its kind does not admit (a spin at 0.5), is
+ * `BG_INVALID_ARGUMENT`.
+ */
+int bg_builder_clamp(struct bg_builder *builder, uint32_t node, float value);
+
+/**
+ * Frees a builder (the models built from it stay). NULL is a no-op; a handle that is not a
+ * live `bg_builder` (a double free) is `BG_STALE_HANDLE`.
+ */
+int bg_builder_free(struct bg_builder *builder);
+
+/**
+ * Makes an empty model builder and writes its handle to `*out`.
+ */
+int bg_builder_new(struct bg_builder **out);
+
+/**
+ * The length in bytes of `bg_last_error_message()`, without its terminating NUL.
+ */
+size_t bg_last_error_length(void);
 
 /**
  * The message of the last failed `bg_*` call on the calling thread, NUL-terminated UTF-8;
@@ -236,15 +281,38 @@ size_t bg_live_handles(void);
 const char *bg_last_error_message(void);
 
 /**
- * The length in bytes of `bg_last_error_message()`, without its terminating NUL.
+ * Number of live handles of every type; 0 once a program has freed everything it made.
+ * For leak checks in tests and debug builds.
  */
-size_t bg_last_error_length(void);
+size_t bg_live_handles(void);
 
 /**
- * The name of a status code (`"BG_LENGTH_MISMATCH"` for `BG_LENGTH_MISMATCH`), or
- * `"BG_UNKNOWN_STATUS"` for a number that is no status. A static string: never free it.
+ * Writes the model's number of factors to `*out`. Factors are numbered 0.. in the order
+ * they were added.
  */
-const char *bg_status_name(int status);
+int bg_model_factor_count(const struct bg_model *model, size_t *out);
+
+/**
+ * Looks a factor up by name: writes the index of the first factor called `name` to `*out`
+ * (the index that `bg_sampler_set_weights` takes). An unknown name is
+ * `BG_INVALID_ARGUMENT`, and the message lists the factors that exist.
+ */
+int bg_model_factor_index(const struct bg_model *model, const char *name, uint32_t *out);
+
+/**
+ * Frees a model. NULL is a no-op; a handle that is not a live `bg_model` (freed already:
+ * a double free) is `BG_STALE_HANDLE` and frees nothing. Samplers made from the model are
+ * not affected.
+ */
+int bg_model_free(struct bg_model *model);
+
+/**
+ * Looks a node group up by name: writes the id of its first node to `*first` and its
+ * number of nodes to `*len` (its nodes are `first .. first + len - 1`). For models loaded
+ * from a file, whose groups the file's family names (`"spin"` for `ising2d`). An unknown
+ * name is `BG_INVALID_ARGUMENT`, and the message lists the groups that exist.
+ */
+int bg_model_group(const struct bg_model *model, const char *name, uint32_t *first, size_t *len);
 
 /**
  * Loads a TOML model file (any family of the `blockgibbs` command line: `ising2d`,
@@ -265,38 +333,10 @@ int bg_model_load(const char *path,
                   struct bg_model **out);
 
 /**
- * Frees a model. NULL is a no-op; a handle that is not a live `bg_model` (freed already:
- * a double free) is `BG_STALE_HANDLE` and frees nothing. Samplers made from the model are
- * not affected.
- */
-int bg_model_free(struct bg_model *model);
-
-/**
  * Writes the model's number of nodes to `*out`. Nodes are numbered 0.. in the order their
  * groups were added (a model file's groups in file order).
  */
 int bg_model_node_count(const struct bg_model *model, size_t *out);
-
-/**
- * Writes the model's number of factors to `*out`. Factors are numbered 0.. in the order
- * they were added.
- */
-int bg_model_factor_count(const struct bg_model *model, size_t *out);
-
-/**
- * Looks a factor up by name: writes the index of the first factor called `name` to `*out`
- * (the index that `bg_sampler_set_weights` takes). An unknown name is
- * `BG_INVALID_ARGUMENT`, and the message lists the factors that exist.
- */
-int bg_model_factor_index(const struct bg_model *model, const char *name, uint32_t *out);
-
-/**
- * Looks a node group up by name: writes the id of its first node to `*first` and its
- * number of nodes to `*len` (its nodes are `first .. first + len - 1`). For models loaded
- * from a file, whose groups the file's family names (`"spin"` for `ising2d`). An unknown
- * name is `BG_INVALID_ARGUMENT`, and the message lists the groups that exist.
- */
-int bg_model_group(const struct bg_model *model, const char *name, uint32_t *first, size_t *len);
 
 /**
  * Writes the kind of node `node` to `*kind` (a `bg_kind`) and its number of categories to
@@ -308,55 +348,105 @@ int bg_model_node_kind(const struct bg_model *model,
                        uint32_t *categories);
 
 /**
- * Makes an empty model builder and writes its handle to `*out`.
+ * Writes the number of observations accumulated to `*out` (each covers every chain).
  */
-int bg_builder_new(struct bg_builder **out);
+int bg_moments_count(const struct bg_moments *moments, uint64_t *out);
 
 /**
- * Frees a builder (the models built from it stay). NULL is a no-op; a handle that is not a
- * live `bg_builder` (a double free) is `BG_STALE_HANDLE`.
+ * Frees an accumulator. NULL is a no-op; a handle that is not a live `bg_moments` (a
+ * double free) is `BG_STALE_HANDLE`.
  */
-int bg_builder_free(struct bg_builder *builder);
+int bg_moments_free(struct bg_moments *moments);
 
 /**
- * Adds a group of `len` nodes of one `kind` (a `bg_kind`) called `name` and writes the id
- * of its first node to `*first` (its nodes are `first .. first + len - 1`). `categories` is
- * K ≥ 2 for `BG_KIND_CATEGORICAL` and must be 0 for the other kinds. A duplicate name or
- * K < 2 is `BG_MODEL`; an unknown kind is `BG_INVALID_ARGUMENT`.
+ * Copies the mean of every node into `out` (`len` = nodes): over every chain of every
+ * observation since the accumulator was made or reset (zeros before any observation).
  */
-int bg_builder_add_group(struct bg_builder *builder,
-                         const char *name,
-                         int kind,
-                         uint32_t categories,
-                         size_t len,
-                         uint32_t *first);
+int bg_moments_means(const struct bg_moments *moments, double *out, size_t len);
 
 /**
- * Adds a factor (see `bg_factor_spec`) and writes its index to `*index` (factors are
- * numbered 0.. in the order they are added). Node ids past the nodes added so far, a
- * Gaussian power other than 1 or 2 and non-finite weights are `BG_INVALID_ARGUMENT` here,
- * naming the factor, role or weight; kinds that do not fit a role and a weight count that
- * does not fit the shape are reported by `bg_builder_build` (`BG_MODEL`, naming the
- * factor). On error the builder is unchanged.
+ * Makes an empty accumulator for the nodes of `sampler`'s model and writes its handle to
+ * `*out`. It can be fed by any sampler with that many nodes.
  */
-int bg_builder_add_factor(struct bg_builder *builder,
-                          const struct bg_factor_spec *spec,
-                          uint32_t *index);
+int bg_moments_new(const struct bg_sampler *sampler, struct bg_moments **out);
 
 /**
- * Clamps node `node` to `value` in the model: it is never sampled, and every chain starts
- * with it at `value` (samplers may set other values per chain with `bg_sampler_clamp`).
- * An unknown node, or a value its kind does not admit (a spin at 0.5), is
- * `BG_INVALID_ARGUMENT`.
+ * Adds the current state of every chain of `sampler` to the accumulator (one observation).
  */
-int bg_builder_clamp(struct bg_builder *builder, uint32_t node, float value);
+int bg_moments_observe(struct bg_moments *moments, const struct bg_sampler *sampler);
 
 /**
- * Validates the description and writes the model's handle to `*out`. The builder is left
- * as it was (it may be built again, or extended and built again) and must still be freed.
- * An invalid model is `BG_MODEL` with a message naming the node, factor or group at fault.
+ * Forgets every observation (as if just made).
  */
-int bg_builder_build(const struct bg_builder *builder, struct bg_model **out);
+int bg_moments_reset(struct bg_moments *moments);
+
+/**
+ * Copies the mean of the square of every node into `out` (`len` = nodes); with
+ * `bg_moments_means`, the variance is `square − mean²`.
+ */
+int bg_moments_squares(const struct bg_moments *moments, double *out, size_t len);
+
+/**
+ * Writes the backend actually running to `*out`: `BG_BACKEND_JIT` or
+ * `BG_BACKEND_REFERENCE` (which also answers when the JIT was asked for but cannot run on
+ * this machine).
+ */
+int bg_sampler_backend(const struct bg_sampler *sampler, int *out);
+
+/**
+ * Writes the number of chains to `*out`.
+ */
+int bg_sampler_chains(const struct bg_sampler *sampler, size_t *out);
+
+/**
+ * Holds `nodes[i]` at `values[i]` (both `len` long) in chain `chain`, or in every chain
+ * when `chain` is `BG_ALL_CHAINS`, from now on: sweeps leave them as they are and every
+ * other node sees them as clamped (a boundary condition, a sensor reading). Clamping a node
+ * that is held already just changes its value. An unknown node or chain, or a value a
+ * node's kind does not admit, is `BG_INVALID_ARGUMENT` naming it, with nothing changed.
+ */
+int bg_sampler_clamp(struct bg_sampler *sampler,
+                     const uint32_t *nodes,
+                     const float *values,
+                     size_t len,
+                     size_t chain);
+
+/**
+ * Writes the energy of chain `chain`'s current state to `*out`: minus the sum of every
+ * factor's terms, without β, computed in double precision.
+ */
+int bg_sampler_energy(const struct bg_sampler *sampler, size_t chain, double *out);
+
+/**
+ * Looks a factor up by name in the sampler's model (as `bg_model_factor_index`).
+ */
+int bg_sampler_factor_index(const struct bg_sampler *sampler, const char *name, uint32_t *out);
+
+/**
+ * Frees a sampler and its threads. NULL is a no-op; a handle that is not a live
+ * `bg_sampler` (a double free) is `BG_STALE_HANDLE` and frees nothing.
+ */
+int bg_sampler_free(struct bg_sampler *sampler);
+
+/**
+ * Writes the β of chain `chain` to `*out`.
+ */
+int bg_sampler_get_beta(const struct bg_sampler *sampler, size_t chain, float *out);
+
+/**
+ * Copies the live weights of factor `factor` into `out` (`len` = its weight count),
+ * row-major `[instances, K_1, …]`.
+ */
+int bg_sampler_get_weights(const struct bg_sampler *sampler,
+                           uint32_t factor,
+                           float *out,
+                           size_t len);
+
+/**
+ * Writes the mean of every node over the chains, at the current state, to `out` (`len` =
+ * nodes). For averages over time as well, use a `bg_moments` accumulator.
+ */
+int bg_sampler_means(const struct bg_sampler *sampler, double *out, size_t len);
 
 /**
  * Makes a sampler of `model` with `chains` chains on `backend` (a `bg_backend`), `threads`
@@ -374,42 +464,10 @@ int bg_sampler_new(const struct bg_model *model,
                    struct bg_sampler **out);
 
 /**
- * Frees a sampler and its threads. NULL is a no-op; a handle that is not a live
- * `bg_sampler` (a double free) is `BG_STALE_HANDLE` and frees nothing.
- */
-int bg_sampler_free(struct bg_sampler *sampler);
-
-/**
- * Writes the number of chains to `*out`.
- */
-int bg_sampler_chains(const struct bg_sampler *sampler, size_t *out);
-
-/**
  * Writes the number of nodes of the sampler's model to `*out` (the row length of the state
  * buffers).
  */
 int bg_sampler_node_count(const struct bg_sampler *sampler, size_t *out);
-
-/**
- * Writes the backend actually running to `*out`: `BG_BACKEND_JIT` or
- * `BG_BACKEND_REFERENCE` (which also answers when the JIT was asked for but cannot run on
- * this machine).
- */
-int bg_sampler_backend(const struct bg_sampler *sampler, int *out);
-
-/**
- * Runs `sweeps` sweeps of every chain (each sweep updates every free node once, block by
- * block). Errors: `BG_RUNTIME` when an update fails (a Gaussian whose conditional precision
- * is not positive in some state; the message names the node and chain), after which the
- * chains are as the failing sweep left them.
- */
-int bg_sampler_step(struct bg_sampler *sampler, uint64_t sweeps);
-
-/**
- * Sets a new seed for the update randomness from the next sweep on (the chains' states
- * stay).
- */
-int bg_sampler_reseed(struct bg_sampler *sampler, uint64_t seed);
 
 /**
  * Copies every chain's state into `out`, row-major `[chains, nodes]` (row c holds chain
@@ -419,12 +477,29 @@ int bg_sampler_reseed(struct bg_sampler *sampler, uint64_t seed);
 int bg_sampler_read_states(const struct bg_sampler *sampler, float *out, size_t len);
 
 /**
- * Sets every chain's state from `values`, row-major `[chains, nodes]` as
- * `bg_sampler_read_states` gives it (`len` = `chains · nodes`). Every value is checked
- * against its node's kind first: a bad one is `BG_INVALID_ARGUMENT` naming the node and
- * chain, and nothing changes. Clamped nodes take the new values and stay clamped.
+ * Releases `nodes` (`len` of them) in chain `chain`, or in every chain when `chain` is
+ * `BG_ALL_CHAINS`: they are sampled again from the next sweep on, starting from the value
+ * they were held at. Releasing a free node does nothing; a node clamped in the model
+ * itself cannot be released (`BG_INVALID_ARGUMENT`, with nothing changed).
  */
-int bg_sampler_write_states(struct bg_sampler *sampler, const float *values, size_t len);
+int bg_sampler_release(struct bg_sampler *sampler, const uint32_t *nodes, size_t len, size_t chain);
+
+/**
+ * Sets a new seed for the update randomness from the next sweep on (the chains' states
+ * stay).
+ */
+int bg_sampler_reseed(struct bg_sampler *sampler, uint64_t seed);
+
+/**
+ * Runs `samples` rounds of `sweeps_per_sample` sweeps, adding the state of every chain to
+ * `moments` after each round: `samples · sweeps_per_sample` sweeps and `samples`
+ * observations in all. A sampling error stops the run (`BG_RUNTIME`); the observations made
+ * before it stay.
+ */
+int bg_sampler_run(struct bg_sampler *sampler,
+                   struct bg_moments *moments,
+                   uint64_t samples,
+                   uint64_t sweeps_per_sample);
 
 /**
  * Sets the inverse temperature β of chain `chain`, or of every chain when `chain` is
@@ -441,49 +516,15 @@ int bg_sampler_set_beta(struct bg_sampler *sampler, size_t chain, float beta);
 int bg_sampler_set_betas(struct bg_sampler *sampler, const float *betas, size_t len);
 
 /**
- * Writes the β of chain `chain` to `*out`.
+ * Replaces the weights of one instance of factor `factor` (its `[K_1, …]` sub-tensor: one
+ * value when the factor has no categorical role); see `bg_sampler_set_weights`. An
+ * instance past the factor's instances is `BG_INVALID_ARGUMENT`.
  */
-int bg_sampler_get_beta(const struct bg_sampler *sampler, size_t chain, float *out);
-
-/**
- * Holds `nodes[i]` at `values[i]` (both `len` long) in chain `chain`, or in every chain
- * when `chain` is `BG_ALL_CHAINS`, from now on: sweeps leave them as they are and every
- * other node sees them as clamped (a boundary condition, a sensor reading). Clamping a node
- * that is held already just changes its value. An unknown node or chain, or a value a
- * node's kind does not admit, is `BG_INVALID_ARGUMENT` naming it, with nothing changed.
- */
-int bg_sampler_clamp(struct bg_sampler *sampler,
-                     const uint32_t *nodes,
-                     const float *values,
-                     size_t len,
-                     size_t chain);
-
-/**
- * Releases `nodes` (`len` of them) in chain `chain`, or in every chain when `chain` is
- * `BG_ALL_CHAINS`: they are sampled again from the next sweep on, starting from the value
- * they were held at. Releasing a free node does nothing; a node clamped in the model
- * itself cannot be released (`BG_INVALID_ARGUMENT`, with nothing changed).
- */
-int bg_sampler_release(struct bg_sampler *sampler, const uint32_t *nodes, size_t len, size_t chain);
-
-/**
- * Looks a factor up by name in the sampler's model (as `bg_model_factor_index`).
- */
-int bg_sampler_factor_index(const struct bg_sampler *sampler, const char *name, uint32_t *out);
-
-/**
- * Writes the number of weights of factor `factor` to `*out` (`instances · K_1 · …`).
- */
-int bg_sampler_weight_count(const struct bg_sampler *sampler, uint32_t factor, size_t *out);
-
-/**
- * Copies the live weights of factor `factor` into `out` (`len` = its weight count),
- * row-major `[instances, K_1, …]`.
- */
-int bg_sampler_get_weights(const struct bg_sampler *sampler,
-                           uint32_t factor,
-                           float *out,
-                           size_t len);
+int bg_sampler_set_instance_weights(struct bg_sampler *sampler,
+                                    uint32_t factor,
+                                    size_t instance,
+                                    const float *weights,
+                                    size_t len);
 
 /**
  * Replaces all weights of factor `factor` (`len` values, row-major `[instances, K_1, …]` as
@@ -498,77 +539,36 @@ int bg_sampler_set_weights(struct bg_sampler *sampler,
                            size_t len);
 
 /**
- * Replaces the weights of one instance of factor `factor` (its `[K_1, …]` sub-tensor: one
- * value when the factor has no categorical role); see `bg_sampler_set_weights`. An
- * instance past the factor's instances is `BG_INVALID_ARGUMENT`.
+ * Runs `sweeps` sweeps of every chain (each sweep updates every free node once, block by
+ * block). Errors: `BG_RUNTIME` when an update fails (a Gaussian whose conditional precision
+ * is not positive in some state; the message names the node and chain), after which the
+ * chains are as the failing sweep left them.
  */
-int bg_sampler_set_instance_weights(struct bg_sampler *sampler,
-                                    uint32_t factor,
-                                    size_t instance,
-                                    const float *weights,
-                                    size_t len);
+int bg_sampler_step(struct bg_sampler *sampler, uint64_t sweeps);
 
 /**
- * Writes the energy of chain `chain`'s current state to `*out`: minus the sum of every
- * factor's terms, without β, computed in double precision.
+ * Writes the number of weights of factor `factor` to `*out` (`instances · K_1 · …`).
  */
-int bg_sampler_energy(const struct bg_sampler *sampler, size_t chain, double *out);
+int bg_sampler_weight_count(const struct bg_sampler *sampler, uint32_t factor, size_t *out);
 
 /**
- * Writes the mean of every node over the chains, at the current state, to `out` (`len` =
- * nodes). For averages over time as well, use a `bg_moments` accumulator.
+ * Sets every chain's state from `values`, row-major `[chains, nodes]` as
+ * `bg_sampler_read_states` gives it (`len` = `chains · nodes`). Every value is checked
+ * against its node's kind first: a bad one is `BG_INVALID_ARGUMENT` naming the node and
+ * chain, and nothing changes. Clamped nodes take the new values and stay clamped.
  */
-int bg_sampler_means(const struct bg_sampler *sampler, double *out, size_t len);
+int bg_sampler_write_states(struct bg_sampler *sampler, const float *values, size_t len);
 
 /**
- * Makes an empty accumulator for the nodes of `sampler`'s model and writes its handle to
- * `*out`. It can be fed by any sampler with that many nodes.
+ * The name of a status code (`"BG_LENGTH_MISMATCH"` for `BG_LENGTH_MISMATCH`), or
+ * `"BG_UNKNOWN_STATUS"` for a number that is no status. A static string: never free it.
  */
-int bg_moments_new(const struct bg_sampler *sampler, struct bg_moments **out);
+const char *bg_status_name(int status);
 
 /**
- * Frees an accumulator. NULL is a no-op; a handle that is not a live `bg_moments` (a
- * double free) is `BG_STALE_HANDLE`.
+ * The library's version, `"MAJOR.MINOR.PATCH"`. A static string: never free it.
  */
-int bg_moments_free(struct bg_moments *moments);
-
-/**
- * Adds the current state of every chain of `sampler` to the accumulator (one observation).
- */
-int bg_moments_observe(struct bg_moments *moments, const struct bg_sampler *sampler);
-
-/**
- * Runs `samples` rounds of `sweeps_per_sample` sweeps, adding the state of every chain to
- * `moments` after each round: `samples · sweeps_per_sample` sweeps and `samples`
- * observations in all. A sampling error stops the run (`BG_RUNTIME`); the observations made
- * before it stay.
- */
-int bg_sampler_run(struct bg_sampler *sampler,
-                   struct bg_moments *moments,
-                   uint64_t samples,
-                   uint64_t sweeps_per_sample);
-
-/**
- * Copies the mean of every node into `out` (`len` = nodes): over every chain of every
- * observation since the accumulator was made or reset (zeros before any observation).
- */
-int bg_moments_means(const struct bg_moments *moments, double *out, size_t len);
-
-/**
- * Copies the mean of the square of every node into `out` (`len` = nodes); with
- * `bg_moments_means`, the variance is `square − mean²`.
- */
-int bg_moments_squares(const struct bg_moments *moments, double *out, size_t len);
-
-/**
- * Writes the number of observations accumulated to `*out` (each covers every chain).
- */
-int bg_moments_count(const struct bg_moments *moments, uint64_t *out);
-
-/**
- * Forgets every observation (as if just made).
- */
-int bg_moments_reset(struct bg_moments *moments);
+const char *bg_version(void);
 
 #ifdef __cplusplus
 }  // extern "C"

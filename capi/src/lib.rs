@@ -19,7 +19,6 @@
 //! writable) values as its length argument says, and strings are NUL-terminated.
 #![allow(clippy::missing_safety_doc)] // The safety contract is the one above, for every function.
 
-// Declared in the order the header lists their functions.
 mod args;
 mod builder;
 mod error;
