@@ -547,6 +547,12 @@ int bg_sampler_set_weights(struct bg_sampler *sampler,
 int bg_sampler_step(struct bg_sampler *sampler, uint64_t sweeps);
 
 /**
+ * Writes the number of sweeps run so far to `*out` (every `bg_sampler_step` and
+ * `bg_sampler_run` adds to it).
+ */
+int bg_sampler_sweeps_done(const struct bg_sampler *sampler, uint64_t *out);
+
+/**
  * Writes the number of weights of factor `factor` to `*out` (`instances · K_1 · …`).
  */
 int bg_sampler_weight_count(const struct bg_sampler *sampler, uint32_t factor, size_t *out);

@@ -173,6 +173,21 @@ pub unsafe extern "C" fn bg_sampler_step(sampler: *mut bg_sampler, sweeps: u64) 
     guard(|| with_sampler(sampler, |s| s.sweep(sweeps).map_err(Error::runtime)))
 }
 
+/// Writes the number of sweeps run so far to `*out` (every `bg_sampler_step` and
+/// `bg_sampler_run` adds to it).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bg_sampler_sweeps_done(
+    sampler: *const bg_sampler,
+    out: *mut u64,
+) -> c_int {
+    guard(|| {
+        let out = Out::new(out, "out")?;
+        let n = with_sampler(sampler, |s| Ok(s.sweeps_done()))?;
+        unsafe { out.write(n) };
+        Ok(())
+    })
+}
+
 /// Sets a new seed for the update randomness from the next sweep on (the chains' states
 /// stay).
 #[unsafe(no_mangle)]

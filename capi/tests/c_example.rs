@@ -219,21 +219,25 @@ fn example_is_clean_under_valgrind() {
         return;
     }
     let supp = repo().join("capi/tests/valgrind.supp");
-    let out = Command::new("valgrind")
-        .args(["--error-exitcode=1", "--leak-check=full", "-q"])
-        .arg(format!("--suppressions={}", supp.display()))
-        .arg(example())
-        .args(["20", "reference"])
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run valgrind ({e}); install it (apt-get install valgrind) or set BLOCKGIBBS_SKIP_VALGRIND=1")
-        });
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "valgrind reports errors or leaks ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    check_error_lines(&stdout);
+    // Both backends: under the JIT, valgrind also checks the memory the generated kernels
+    // touch.
+    for backend in ["reference", "jit"] {
+        let out = Command::new("valgrind")
+            .args(["--error-exitcode=1", "--leak-check=full", "-q"])
+            .arg(format!("--suppressions={}", supp.display()))
+            .arg(example())
+            .args(["20", backend])
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("cannot run valgrind ({e}); install it (apt-get install valgrind) or set BLOCKGIBBS_SKIP_VALGRIND=1")
+            });
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "valgrind reports errors or leaks on the {backend} backend ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        check_error_lines(&stdout);
+    }
 }

@@ -129,3 +129,61 @@ fn error_messages_are_per_thread_and_cleared_by_success() {
         );
     }
 }
+
+#[test]
+fn one_handle_used_and_freed_from_many_threads() {
+    let m = chain_model();
+    let mut s = null_mut();
+    unsafe { ok(bg_sampler_new(m, 1, 2, 1, 0, &mut s)) };
+    // Handles are plain numbers to the caller; each thread steps the same sampler.
+    let (sk, mk) = (s as usize, m as usize);
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            std::thread::spawn(move || {
+                for _ in 0..25 {
+                    ok(unsafe { bg_sampler_step(sk as *mut bg_sampler, 1) });
+                    let mut n = 0usize;
+                    ok(unsafe { bg_model_node_count(mk as *const bg_model, &mut n) });
+                }
+            })
+        })
+        .collect();
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    let mut done = 0u64;
+    unsafe {
+        ok(bg_sampler_sweeps_done(s, &mut done));
+        assert_eq!(
+            done, 100,
+            "calls on one handle are serialised, none is lost"
+        );
+    }
+    // A free racing with calls on another thread: each call runs whole or is refused, and
+    // once refused the handle stays dead (numbers are never reused).
+    let stepper = std::thread::spawn(move || {
+        (0..200)
+            .map(|_| unsafe { bg_sampler_step(sk as *mut bg_sampler, 1) })
+            .collect::<Vec<c_int>>()
+    });
+    unsafe {
+        ok(bg_sampler_free(s));
+        ok(bg_model_free(m));
+    }
+    let codes = stepper.join().unwrap();
+    let stale = bg_status::BG_STALE_HANDLE as c_int;
+    assert!(codes.iter().all(|&c| c == 0 || c == stale), "{codes:?}");
+    let first_stale = codes
+        .iter()
+        .position(|&c| c == stale)
+        .unwrap_or(codes.len());
+    assert!(
+        codes[first_stale..].iter().all(|&c| c == stale),
+        "{codes:?}"
+    );
+    unsafe {
+        fails(
+            bg_sampler_step(s, 1),
+            bg_status::BG_STALE_HANDLE,
+            "not a live bg_sampler",
+        )
+    };
+}
