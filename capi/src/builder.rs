@@ -155,7 +155,8 @@ unsafe fn read_roles(
     for (j, &p) in arrays.iter().enumerate() {
         let role = format!("factor `{factor}` {what}[{j}]");
         let ids = unsafe { slice(p, instances, &format!("spec.{what}_roles[{j}]")) }?;
-        if let Some(&bad) = ids.iter().find(|&&n| b.kind(n).is_none()) {
+        // Groups number nodes densely from 0, so an id is known iff it is below the count.
+        if let Some(&bad) = ids.iter().find(|&&n| n as usize >= b.nodes) {
             return Err(b.unknown_node(&role, bad));
         }
         out.push(ids.iter().map(|&n| NodeId(n)).collect());
