@@ -133,7 +133,8 @@ fn deep(args: &Args, data: &[f32]) -> Result<(), AnyError> {
         Penalty::default(),
         3,
     )?
-    .with_factory(jit_factory(args.threads));
+    .backend(BackendChoice::Jit)
+    .threads(args.threads);
     let mut params = machine.flat_params();
     let name = format!("deep 784-500-500, {CHAINS} chains, k = {}", args.k);
     time(&name, args.seconds, args.k, || {
@@ -143,17 +144,6 @@ fn deep(args: &Args, data: &[f32]) -> Result<(), AnyError> {
         Ok(())
     })?;
     Ok(())
-}
-
-/// The old way in: a factory compiling every estimate's model for the JIT.
-fn jit_factory(threads: usize) -> Arc<blockgibbs_models::SamplerFactory> {
-    Arc::new(move |model, mut options| {
-        options.threads = threads;
-        Sampler::builder(model)
-            .backend(BackendChoice::Jit)
-            .options(options)
-            .build()
-    })
 }
 
 fn rbm(args: &Args, data: &[f32]) -> Result<(), AnyError> {

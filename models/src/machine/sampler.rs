@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use blockgibbs_ir::{Model, NodeGroup, UpdateRule};
-use blockgibbs_runtime::{RuntimeError, Sampler, SamplerOptions};
+use blockgibbs_ir::{NodeGroup, UpdateRule};
+use blockgibbs_runtime::{BackendChoice, Sampler, SamplerOptions};
 
 use super::{BoltzmannMachine, MachineError};
 
@@ -39,12 +39,12 @@ impl SamplingMode {
 ///
 /// ```
 /// use blockgibbs_models::machine::{BoltzmannMachine, Layer, MachineSampler, SamplingMode};
-/// use blockgibbs_runtime::SamplerOptions;
+/// use blockgibbs_runtime::{BackendChoice, SamplerOptions};
 /// let v = Layer::binary(vec![0.0; 3]).unwrap();
 /// let h = Layer::spin(vec![0.5; 2]).unwrap();
 /// let rbm = BoltzmannMachine::random(vec![v, h], 0.3, 1).unwrap();
 /// let options = SamplerOptions { chains: 4, seed: 7, threads: 1, beta: 1.0 };
-/// let mut s = MachineSampler::reference(&rbm, &[0], options).unwrap();
+/// let mut s = MachineSampler::new(&rbm, &[0], options, BackendChoice::Reference).unwrap();
 /// s.clamp_layer(0, &[1.0, 0.0, 1.0]).unwrap(); // the same data in every chain
 /// s.run(SamplingMode::MarkovChain, 10).unwrap();
 /// assert_eq!(s.layer_values(1).unwrap().len(), 4 * 2);
@@ -57,25 +57,20 @@ pub struct MachineSampler {
 }
 
 impl MachineSampler {
-    /// A sampler on the reference backend with the layers in `clamped` clamped.
-    pub fn reference(
+    /// A sampler of `machine` on `backend` with the layers in `clamped` clamped in the model
+    /// (left out of the blocks: no sweep spends time on them). Any free layer can also be held
+    /// at run time ([`MachineSampler::hold_layer`]).
+    pub fn new(
         machine: &BoltzmannMachine,
         clamped: &[usize],
         options: SamplerOptions,
-    ) -> Result<MachineSampler, MachineError> {
-        MachineSampler::with_factory(machine, clamped, options, &Sampler::reference)
-    }
-
-    /// A sampler made by `factory` (e.g. one that compiles with the JIT) over the lowered
-    /// machine with the layers in `clamped` clamped.
-    pub fn with_factory(
-        machine: &BoltzmannMachine,
-        clamped: &[usize],
-        options: SamplerOptions,
-        factory: &dyn Fn(Arc<Model>, SamplerOptions) -> Result<Sampler, RuntimeError>,
+        backend: BackendChoice,
     ) -> Result<MachineSampler, MachineError> {
         let lowered = machine.lower(clamped)?;
-        let sampler = factory(Arc::new(lowered.model), options)?;
+        let sampler = Sampler::builder(Arc::new(lowered.model))
+            .backend(backend)
+            .options(options)
+            .build()?;
         Ok(MachineSampler {
             machine: machine.clone(),
             sampler,
