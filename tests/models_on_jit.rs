@@ -63,6 +63,9 @@ fn rbm_gradient_estimates_are_identical_on_both_backends() {
         let runs: Vec<_> = (0..3)
             .map(|_| est.estimate(&machine, &batch).unwrap())
             .collect();
+        // One sampler for all three estimates, on the backend asked for.
+        let name = est.sampler().unwrap().sampler().backend_name();
+        assert_eq!(name, backend.name());
         estimates.push(runs);
     }
     assert_eq!(estimates[0], estimates[1]);

@@ -262,16 +262,28 @@ pub fn exact_gradient(
 
 /// CD-k / PCD gradient estimator for two-layer machines; the negative phase runs on the
 /// blockgibbs runtime (by default the best backend on one thread; see
-/// [`MachineGradientEstimator::backend`]). Each estimate lowers the current parameters
-/// afresh and seeds its sampler from the estimator's ChaCha8 stream, so results are
-/// deterministic for a seed. PCD keeps every layer of its persistent chains.
-#[derive(Clone, Debug)]
+/// [`MachineGradientEstimator::backend`]). The sampler is made at the first estimate and kept:
+/// later estimates give it the current parameters ([`MachineSampler::set_machine`]) and a
+/// fresh seed from the estimator's ChaCha8 stream, so nothing is compiled again and results
+/// are deterministic for a seed. PCD keeps every layer of its persistent chains in it.
 pub struct MachineGradientEstimator {
     sampling: Sampling,
     rng: ChaCha8Rng,
     fantasy: Vec<Vec<f32>>,
     backend: BackendChoice,
     threads: usize,
+    sampler: Option<MachineSampler>,
+}
+
+impl std::fmt::Debug for MachineGradientEstimator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MachineGradientEstimator")
+            .field("sampling", &self.sampling)
+            .field("fantasy", &self.fantasy)
+            .field("backend", &self.backend)
+            .field("threads", &self.threads)
+            .finish_non_exhaustive()
+    }
 }
 
 impl MachineGradientEstimator {
@@ -305,7 +317,13 @@ impl MachineGradientEstimator {
             fantasy: Vec::new(),
             backend: BackendChoice::default(),
             threads: 1,
+            sampler: None,
         })
+    }
+
+    /// The negative phase's sampler, once the first estimate has made it.
+    pub fn sampler(&self) -> Option<&MachineSampler> {
+        self.sampler.as_ref()
     }
 
     /// The estimator with its negative phase on `backend` (every backend gives the same
@@ -348,23 +366,14 @@ impl MachineGradientEstimator {
             threads: self.threads,
             beta: 1.0,
         };
-        let mut sampler = MachineSampler::new(machine, &[], options, self.backend)?;
-        match self.sampling {
-            Sampling::Cd { .. } => sampler.set_layer(0, batch)?,
-            Sampling::Pcd { .. } | Sampling::DrivenPcd { .. } => {
-                if !self.fantasy.is_empty() {
-                    for (l, values) in self.fantasy.iter().enumerate() {
-                        sampler.set_layer(l, values)?;
-                    }
-                }
-            }
+        let sampler = MachineSampler::reuse(&mut self.sampler, machine, options, self.backend)?;
+        if let Sampling::Cd { .. } = self.sampling {
+            sampler.set_layer(0, batch)?;
         }
         sampler.run(SamplingMode::MarkovChain, k as u64)?;
         let v = sampler.layer_values(0)?;
         if matches!(self.sampling, Sampling::Pcd { .. }) {
-            self.fantasy = (0..machine.n_layers())
-                .map(|l| sampler.layer_values(l))
-                .collect::<Result<_, _>>()?;
+            self.fantasy = sampler.all_layer_values()?;
         }
         let negative = rao_blackwell_stats(machine, &v);
         Ok(MachineGradientEstimate {

@@ -59,10 +59,11 @@ pub struct DeepGradientEstimate {
 }
 
 /// PCD gradient estimator for machines of any depth (see the [module](self)). The runtime
-/// sampler is rebuilt from the current parameters at every estimate and seeded from the
-/// estimator's ChaCha8 stream, so results are deterministic for a seed. By default it runs
-/// on the best backend ([`DeepGradientEstimator::backend`] picks another).
-#[derive(Clone, Debug)]
+/// sampler holding the persistent chains is made at the first estimate and kept: later
+/// estimates give it the current parameters ([`MachineSampler::set_machine`]) and a fresh
+/// seed from the estimator's ChaCha8 stream, so nothing is compiled again and results are
+/// deterministic for a seed. By default it runs on the best backend
+/// ([`DeepGradientEstimator::backend`] picks another).
 pub struct DeepGradientEstimator {
     k: usize,
     chains: usize,
@@ -72,6 +73,21 @@ pub struct DeepGradientEstimator {
     fantasy: Vec<Vec<f32>>,
     backend: BackendChoice,
     threads: usize,
+    sampler: Option<MachineSampler>,
+}
+
+impl std::fmt::Debug for DeepGradientEstimator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeepGradientEstimator")
+            .field("k", &self.k)
+            .field("chains", &self.chains)
+            .field("mean_field", &self.mean_field)
+            .field("penalty", &self.penalty)
+            .field("fantasy", &self.fantasy)
+            .field("backend", &self.backend)
+            .field("threads", &self.threads)
+            .finish_non_exhaustive()
+    }
 }
 
 impl DeepGradientEstimator {
@@ -101,7 +117,13 @@ impl DeepGradientEstimator {
             fantasy: Vec::new(),
             backend: BackendChoice::default(),
             threads: 1,
+            sampler: None,
         })
+    }
+
+    /// The negative phase's sampler, once the first estimate has made it.
+    pub fn sampler(&self) -> Option<&MachineSampler> {
+        self.sampler.as_ref()
     }
 
     /// The estimator with its negative phase on `backend` (every backend gives the same
@@ -127,6 +149,7 @@ impl DeepGradientEstimator {
     /// Forgets the persistent chains (needed after changing the machine's shape).
     pub fn reset_chains(&mut self) {
         self.fantasy.clear();
+        self.sampler = None;
     }
 
     /// Advances the persistent chains `k` sweeps under `machine` and returns their
@@ -141,23 +164,9 @@ impl DeepGradientEstimator {
             threads: self.threads,
             beta: 1.0,
         };
-        let mut sampler = MachineSampler::new(machine, &[], options, self.backend)?;
-        if !self.fantasy.is_empty() {
-            if self.fantasy.len() != machine.n_layers() {
-                return Err(MachineError::ShapeMismatch {
-                    field: "fantasy particles".into(),
-                    expected: machine.n_layers(),
-                    found: self.fantasy.len(),
-                });
-            }
-            for (l, values) in self.fantasy.iter().enumerate() {
-                sampler.set_layer(l, values)?;
-            }
-        }
+        let sampler = MachineSampler::reuse(&mut self.sampler, machine, options, self.backend)?;
         sampler.run(SamplingMode::MarkovChain, self.k as u64)?;
-        let layers: Vec<Vec<f32>> = (0..machine.n_layers())
-            .map(|l| sampler.layer_values(l))
-            .collect::<Result<_, _>>()?;
+        let layers = sampler.all_layer_values()?;
         let stats = chain_statistics(machine, &layers)?;
         self.fantasy = layers;
         Ok(stats)
