@@ -446,7 +446,11 @@ fn reference_sampler(model: &Arc<Model>) -> Sampler {
         threads: 0,
         beta: BETA,
     };
-    Sampler::reference(model.clone(), options).expect("sampler")
+    Sampler::builder(model.clone())
+        .backend(BackendChoice::Reference)
+        .options(options)
+        .build()
+        .expect("sampler")
 }
 
 /// Asserts that `sweep` applied `sweeps` times to the reference sampler's initial state gives

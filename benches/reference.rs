@@ -131,7 +131,11 @@ fn sampling<M: Measurement>(c: &mut Criterion<M>, prefix: &str) {
             let mut sampler: Option<Sampler> = None;
             group.bench_function(label, |b| {
                 let sampler = sampler.get_or_insert_with(|| {
-                    let mut s = Sampler::reference(w.model.clone(), options).expect("sampler");
+                    let mut s = Sampler::builder(w.model.clone())
+                        .backend(BackendChoice::Reference)
+                        .options(options)
+                        .build()
+                        .expect("sampler");
                     // Every node of these models is free: node_count updates per sweep.
                     assert_eq!(s.program().free_count() as u64, free);
                     s.sweep(WARMUP_SWEEPS).expect("warm-up sweeps");

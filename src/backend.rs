@@ -1,13 +1,18 @@
-//! Choosing the kernels that run a program: the Cranelift JIT where the machine supports it,
-//! the portable reference backend elsewhere (and whenever asked for).
+//! Choosing the kernels that run a program. The choice itself is the runtime's
+//! [`blockgibbs_runtime::BackendChoice`] (re-exported in the prelude), taken by
+//! [`blockgibbs_runtime::Sampler::builder`] and by every options struct of the models crate;
+//! this module holds what the command line adds on top of it.
 
 use blockgibbs_compiler::{Backend, ReferenceBackend};
-use blockgibbs_ir::{Model, Program};
+use blockgibbs_ir::Program;
 use blockgibbs_jit::JitBackend;
-use blockgibbs_runtime::{RuntimeError, Sampler, SamplerOptions};
 use std::sync::Arc;
 
-/// A backend by name.
+/// The runtime's backend choice (`auto`, `reference`, `jit`).
+pub use blockgibbs_runtime::BackendChoice as EngineChoice;
+
+/// A backend by name on the command line (`--backend reference|jit`); it wraps
+/// [`EngineChoice`], into which it converts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum BackendChoice {
     /// Portable Rust, the executable specification.
@@ -16,9 +21,18 @@ pub enum BackendChoice {
     Jit,
 }
 
+impl From<BackendChoice> for EngineChoice {
+    fn from(choice: BackendChoice) -> EngineChoice {
+        match choice {
+            BackendChoice::Reference => EngineChoice::Reference,
+            BackendChoice::Jit => EngineChoice::Jit,
+        }
+    }
+}
+
 /// The backend used when none is asked for: the JIT if this machine can run it.
 pub fn default_backend() -> BackendChoice {
-    if blockgibbs_jit::is_supported() {
+    if blockgibbs_runtime::jit_supported() {
         BackendChoice::Jit
     } else {
         BackendChoice::Reference
@@ -34,8 +48,9 @@ pub struct BackendSelection {
     pub fallback: Option<String>,
 }
 
-/// Builds the chosen backend (or the default) for `program`. A JIT that cannot be built
-/// (unsupported machine, or a Cranelift failure) falls back to the reference backend, and
+/// Builds the chosen backend (or the default) for `program`, for the command line's samplers
+/// until they are made with [`blockgibbs_runtime::Sampler::builder`] like every other one. A
+/// JIT that cannot be built falls back to the reference backend, and
 /// [`BackendSelection::fallback`] says so.
 pub fn make_backend(choice: Option<BackendChoice>, program: Arc<Program>) -> BackendSelection {
     match choice.unwrap_or_else(default_backend) {
@@ -54,27 +69,4 @@ pub fn make_backend(choice: Option<BackendChoice>, program: Arc<Program>) -> Bac
             },
         },
     }
-}
-
-/// Compiles `model` and returns a sampler on the chosen backend (default: the best one),
-/// with the fallback note if the JIT could not be used.
-pub fn sampler(
-    model: Arc<Model>,
-    options: SamplerOptions,
-    choice: Option<BackendChoice>,
-) -> Result<(Sampler, Option<String>), RuntimeError> {
-    let (_, program) = blockgibbs_compiler::compile(&model)?;
-    let selection = make_backend(choice, Arc::new(program));
-    Ok((
-        Sampler::new(model, selection.backend, options)?,
-        selection.fallback,
-    ))
-}
-
-/// A sampler factory for the models crate's trainers (`SamplingOptions::factory`,
-/// `MachineGradientEstimator::with_factory`, `fit_deep_with_factory`, …) that compiles each
-/// model for the chosen backend (default: the best one). Where the JIT cannot be built the
-/// samplers silently run on the reference backend, which gives the same results bit for bit.
-pub fn sampler_factory(choice: Option<BackendChoice>) -> Arc<blockgibbs_models::SamplerFactory> {
-    Arc::new(move |model, options| sampler(model, options, choice).map(|(s, _)| s))
 }

@@ -13,7 +13,7 @@
 //! let ids = s.ids();
 //! b.pair_coupling("j", &ids[..3], &ids[1..], &[0.5; 3]);
 //! let model = Arc::new(b.build().unwrap());
-//! let mut sampler = Sampler::reference(model.clone(), SamplerOptions { chains: 8, seed: 1, ..Default::default() }).unwrap();
+//! let mut sampler = Sampler::builder(model.clone()).chains(8).seed(1).build().unwrap();
 //! let mut moments = Moments::new(ids.clone(), vec![(ids[0], ids[1])]);
 //! sampler.run(&SamplingSchedule::new(100, 200, 1), &mut [&mut moments]).unwrap();
 //! assert!(moments.pair_means()[0] > 0.2); // tanh(0.5) ≈ 0.46
@@ -40,11 +40,10 @@ pub mod prelude {
         UpdateRule,
     };
     pub use blockgibbs_runtime::{
-        Chains, EnergyObserver, Estimate, Moments, Observer, RuntimeError, SampleCollector,
-        Sampler, SamplerOptions, SamplingSchedule, ScalarObservables, StateView,
+        BackendChoice, Chains, EnergyObserver, Estimate, Moments, Observer, RuntimeError,
+        SampleCollector, Sampler, SamplerOptions, SamplingSchedule, ScalarObservables, StateView,
     };
 
-    pub use crate::backend::BackendChoice;
     pub use crate::model_file::{BuiltModel, ModelFile, ModelFileError};
 }
 

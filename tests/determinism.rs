@@ -47,16 +47,16 @@ struct Run {
 /// Runs `runs` in sequence on a fresh sampler and returns every observation as bits.
 fn run(chains: usize, seed: u64, threads: usize, runs: &[SamplingSchedule]) -> Run {
     let model = mixed_model();
-    let mut sampler = Sampler::reference(
-        model.clone(),
-        SamplerOptions {
+    let mut sampler = Sampler::builder(model.clone())
+        .backend(BackendChoice::Reference)
+        .options(SamplerOptions {
             chains,
             seed,
             threads,
             beta: 1.0,
-        },
-    )
-    .unwrap();
+        })
+        .build()
+        .unwrap();
     assert_eq!(sampler.threads(), threads.max(1));
     let k = model.group("k").unwrap().node(0);
     for ch in 0..chains {

@@ -212,7 +212,10 @@ fn non_positive_precision_is_caught_at_compile_time() {
             "{label}: {e:?}"
         );
         assert!(matches!(
-            Sampler::reference(model, SamplerOptions::default()),
+            Sampler::builder(model)
+                .backend(BackendChoice::Reference)
+                .options(SamplerOptions::default())
+                .build(),
             Err(RuntimeError::Compile(
                 CompileError::NonPositivePrecision { .. }
             ))
@@ -435,7 +438,10 @@ fn invalid_beta() {
             ..Default::default()
         };
         assert!(matches!(
-            Sampler::reference(model.clone(), opts),
+            Sampler::builder(model.clone())
+                .backend(BackendChoice::Reference)
+                .options(opts)
+                .build(),
             Err(RuntimeError::InvalidBeta { chain: 0, .. })
         ));
         let mut sampler = common::sampler(&model, 3, 1);
@@ -450,7 +456,10 @@ fn invalid_beta() {
         ..Default::default()
     };
     assert!(matches!(
-        Sampler::reference(model, opts),
+        Sampler::builder(model)
+            .backend(BackendChoice::Reference)
+            .options(opts)
+            .build(),
         Err(RuntimeError::NoChains)
     ));
 }

@@ -229,7 +229,6 @@ fn dense_layers_walk_affine_tables() {
 
 #[test]
 fn few_chains_on_a_big_graph_split_heads_across_threads() {
-    use blockgibbs::backend::{BackendChoice, sampler};
     // Blocks of 8192 heads: above the splitting threshold, so one or two chunks are swept
     // with each block's heads spread over the threads.
     let model = Arc::new(
@@ -258,8 +257,12 @@ fn few_chains_on_a_big_graph_split_heads_across_threads() {
                 threads,
                 beta: 0.6,
             };
-            let (mut s, fallback) = sampler(model.clone(), opts, Some(choice)).unwrap();
-            assert!(fallback.is_none());
+            let mut s = Sampler::builder(model.clone())
+                .backend(choice)
+                .options(opts)
+                .build()
+                .unwrap();
+            assert!(s.fallback().is_none());
             s.sweep(3).unwrap();
             let bits: Vec<Vec<u32>> = (0..chains)
                 .map(|c| {

@@ -1,29 +1,16 @@
-//! The models crate's trainers run on either backend: through
-//! `blockgibbs::backend::sampler_factory`, training on the JIT gives bit for bit the results
-//! of training on the reference backend (the JIT is bit-identical to it), and the factory is
-//! really used (its samplers say which backend they run).
+//! The models crate's trainers run on either backend, chosen by a plain
+//! [`BackendChoice`] in their options: training on the JIT gives bit for bit the results of
+//! training on the reference backend (the JIT is bit-identical to it), and the choice is
+//! really used (the samplers say which backend they run).
 
-use blockgibbs::backend::{BackendChoice, sampler_factory};
 use blockgibbs::models::machine::{
-    BoltzmannMachine, DeepTrainOptions, Layer, MachineGradientEstimator, UnitKind,
-    fit_deep_with_factory,
+    BoltzmannMachine, DeepTrainOptions, Layer, MachineGradientEstimator, UnitKind, fit_deep,
 };
 use blockgibbs::models::rbm::train::Sampling;
-use blockgibbs::models::{
-    IsingEBM, IsingTrainingSpec, SamplerFactory, SamplingOptions, estimate_kl_grad,
-};
+use blockgibbs::models::{IsingEBM, IsingTrainingSpec, SamplingOptions, estimate_kl_grad};
 use blockgibbs::prelude::*;
-use std::sync::{Arc, Mutex};
 
-/// A factory on `choice` that records the backend name of every sampler it builds.
-fn recording(choice: BackendChoice, names: Arc<Mutex<Vec<&'static str>>>) -> Arc<SamplerFactory> {
-    let inner = sampler_factory(Some(choice));
-    Arc::new(move |model, options| {
-        let s = inner(model, options)?;
-        names.lock().unwrap().push(s.backend_name());
-        Ok(s)
-    })
-}
+const BOTH: [BackendChoice; 2] = [BackendChoice::Reference, BackendChoice::Jit];
 
 fn bits(xs: &[f64]) -> Vec<u64> {
     xs.iter().map(|x| x.to_bits()).collect()
@@ -40,25 +27,17 @@ fn deep_machine_training_is_identical_on_both_backends() {
     let data: Vec<f32> = (0..40 * 6)
         .map(|i| ((i * 7 + i / 6) % 3 == 0) as u8 as f32)
         .collect();
-    let options = DeepTrainOptions {
-        epochs: 3,
-        batch_size: 10,
-        chains: 20,
-        ..DeepTrainOptions::default()
-    };
     let mut trained = Vec::new();
-    for choice in [BackendChoice::Reference, BackendChoice::Jit] {
-        let names = Arc::new(Mutex::new(Vec::new()));
-        let mut m = start.clone();
-        let factory = recording(choice, names.clone());
-        fit_deep_with_factory(&mut m, &data, &options, Some(factory), None).unwrap();
-        let names = names.lock().unwrap();
-        assert_eq!(names.len(), 3 * 4, "one negative phase per mini-batch");
-        let expected = match choice {
-            BackendChoice::Reference => "reference",
-            BackendChoice::Jit => "jit",
+    for backend in BOTH {
+        let options = DeepTrainOptions {
+            epochs: 3,
+            batch_size: 10,
+            chains: 20,
+            backend,
+            ..DeepTrainOptions::default()
         };
-        assert!(names.iter().all(|n| *n == expected), "{names:?}");
+        let mut m = start.clone();
+        fit_deep(&mut m, &data, &options, None).unwrap();
         trained.push(m.flat_params());
     }
     assert_ne!(
@@ -76,16 +55,17 @@ fn rbm_gradient_estimates_are_identical_on_both_backends() {
     let machine = BoltzmannMachine::random(vec![v, h], 0.4, 9).unwrap();
     let batch: Vec<f32> = (0..8 * 3).map(|i| (i as f32 * 0.37).sin()).collect();
     let mut estimates = Vec::new();
-    for choice in [BackendChoice::Reference, BackendChoice::Jit] {
-        let names = Arc::new(Mutex::new(Vec::new()));
+    for backend in BOTH {
         let sampling = Sampling::Pcd { k: 3, chains: 12 };
         let mut est = MachineGradientEstimator::new(sampling, 4)
             .unwrap()
-            .with_factory(recording(choice, names.clone()));
+            .backend(backend);
         let runs: Vec<_> = (0..3)
             .map(|_| est.estimate(&machine, &batch).unwrap())
             .collect();
-        assert_eq!(names.lock().unwrap().len(), 3);
+        // One sampler for all three estimates, on the backend asked for.
+        let name = est.sampler().unwrap().sampler().backend_name();
+        assert_eq!(name, backend.name());
         estimates.push(runs);
     }
     assert_eq!(estimates[0], estimates[1]);
@@ -103,21 +83,18 @@ fn ising_kl_gradients_are_identical_on_both_backends() {
     let data = vec![vec![1.0, -1.0], vec![1.0, 1.0], vec![-1.0, -1.0]];
     let schedule = SamplingSchedule::new(20, 30, 2);
     let mut grads = Vec::new();
-    for choice in [BackendChoice::Reference, BackendChoice::Jit] {
-        let names = Arc::new(Mutex::new(Vec::new()));
-        let factory = recording(choice, names.clone());
+    for backend in BOTH {
         let mut spec =
             IsingTrainingSpec::new(&ebm, vec![0, 2], vec![], schedule, schedule).unwrap();
         let options = |seed| SamplingOptions {
             chains: 16,
             seed,
-            factory: Some(factory.clone()),
+            backend,
             ..SamplingOptions::default()
         };
         spec.positive = options(1);
         spec.negative = options(2);
         grads.push(estimate_kl_grad(&ebm, &spec, &data, &[]).unwrap());
-        assert!(!names.lock().unwrap().is_empty());
     }
     assert_eq!(grads[0], grads[1]);
 }
@@ -166,12 +143,12 @@ fn harmonium_and_hmog_chains_are_identical_on_both_backends() {
     )
     .unwrap();
     let mut runs = Vec::new();
-    for choice in [BackendChoice::Reference, BackendChoice::Jit] {
+    for choice in BOTH {
         let options = SamplingOptions {
             chains: 20,
             seed: 9,
             threads: 2,
-            factory: Some(sampler_factory(Some(choice))),
+            backend: choice,
             ..Default::default()
         };
         let mut chains = HarmoniumSampler::new(&mixture, Order::ObservableFirst, &options).unwrap();

@@ -354,7 +354,10 @@ fn invalid_hand_given_blocks_are_rejected_with_typed_errors() {
     b.blocks(BlockSpec::sequential(vec![s.ids()]));
     let model = std::sync::Arc::new(b.build().unwrap());
     assert!(matches!(
-        Sampler::reference(model, SamplerOptions::default()),
+        Sampler::builder(model)
+            .backend(BackendChoice::Reference)
+            .options(SamplerOptions::default())
+            .build(),
         Err(RuntimeError::Compile(
             CompileError::InteractingNodesInBlock { .. }
         ))

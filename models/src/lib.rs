@@ -58,6 +58,6 @@ pub use tempering::{
 };
 pub use training::{
     GradTargets, InitMode, IsingMoments, IsingTrainingSpec, KlGrad, KlGradEstimate,
-    PersistentChains, SamplerFactory, SamplingOptions, estimate_kl_grad, estimate_kl_grad_targeted,
+    PersistentChains, SamplingOptions, estimate_kl_grad, estimate_kl_grad_targeted,
     estimate_moments, estimate_moments_clamped,
 };

@@ -17,7 +17,7 @@
 //! compares energies of one model).
 
 use blockgibbs_ir::Model;
-use blockgibbs_runtime::{RuntimeError, Sampler, SamplerOptions, SamplingSchedule};
+use blockgibbs_runtime::{BackendChoice, RuntimeError, Sampler, SamplingSchedule};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::sync::Arc;
@@ -53,19 +53,6 @@ pub enum TemperingError {
     /// Zero independent ladders.
     #[error("parallel tempering needs at least one ladder")]
     NoLadders,
-    /// The sampler's chain count is not `ladders × temperatures`.
-    #[error(
-        "the sampler has {chains} chains but {ladders} ladders × {temperatures} temperatures need {}",
-        ladders * temperatures
-    )]
-    ChainCountMismatch {
-        /// Chains of the sampler.
-        chains: usize,
-        /// Ladders asked for.
-        ladders: usize,
-        /// Temperatures per ladder.
-        temperatures: usize,
-    },
     /// `ladders × temperatures` overflows.
     #[error("{ladders} ladders × {temperatures} temperatures is too many chains")]
     TooManyChains {
@@ -171,12 +158,16 @@ fn spaced(a: f32, b: f32, count: usize, geometric: bool) -> Result<Vec<f32>, Tem
 /// How to set parallel tempering up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TemperingOptions {
-    /// Independent ladders; the sampler must have `ladders × R` chains.
+    /// Independent ladders; the sampler runs `ladders × R` chains.
     pub ladders: usize,
     /// Sweeps of every chain between swap rounds (at least 1).
     pub sweeps_per_swap: u64,
-    /// Seed of the swap decisions (independent of the sampler's seed and thread count).
+    /// Seed of the sampler and (on a stream of its own) of the swap decisions.
     pub seed: u64,
+    /// Threads of the sampler (0: one per core); results do not depend on it.
+    pub threads: usize,
+    /// The kernels that run the chains (the same results bit for bit on every one).
+    pub backend: BackendChoice,
 }
 
 impl Default for TemperingOptions {
@@ -185,6 +176,8 @@ impl Default for TemperingOptions {
             ladders: 1,
             sweeps_per_swap: 1,
             seed: 0,
+            threads: 0,
+            backend: BackendChoice::default(),
         }
     }
 }
@@ -237,23 +230,25 @@ pub struct ParallelTempering {
 }
 
 impl ParallelTempering {
-    /// Parallel tempering on `sampler`, whose chain count must be `ladders × R`;
-    /// every chain's β is set from the ladder (chain `l·R + t` gets `ladder[t]`).
+    /// Compiles `model` and sets up parallel tempering on a sampler of `ladders × R` chains
+    /// (seed, threads and backend from `options`); chain `l·R + t` gets `ladder[t]`. Chains
+    /// start from the sampler's seeded random state ([`ParallelTempering::write_states`]
+    /// sets another).
     pub fn new(
-        mut sampler: Sampler,
+        model: Arc<Model>,
         ladder: BetaLadder,
         options: TemperingOptions,
     ) -> Result<ParallelTempering, TemperingError> {
         let r = ladder.betas.len();
         let chains = check_layout(options, r)?;
-        if sampler.chains() != chains {
-            return Err(TemperingError::ChainCountMismatch {
-                chains: sampler.chains(),
-                ladders: options.ladders,
-                temperatures: r,
-            });
-        }
         let betas = ladder.betas;
+        let mut sampler = Sampler::builder(model)
+            .backend(options.backend)
+            .chains(chains)
+            .seed(options.seed)
+            .threads(options.threads)
+            .beta(betas[0])
+            .build()?;
         for c in 0..chains {
             sampler.set_beta(c, betas[c % r])?;
         }
@@ -272,25 +267,11 @@ impl ParallelTempering {
         })
     }
 
-    /// Compiles `model` for the reference backend and sets up parallel tempering on a
-    /// sampler of `ladders × R` chains seeded by `options.seed`.
-    pub fn reference(
-        model: Arc<Model>,
-        ladder: BetaLadder,
-        options: TemperingOptions,
-        threads: usize,
-    ) -> Result<ParallelTempering, TemperingError> {
-        let chains = check_layout(options, ladder.betas.len())?;
-        let sampler = Sampler::reference(
-            model,
-            SamplerOptions {
-                chains,
-                seed: options.seed,
-                threads,
-                beta: ladder.betas[0],
-            },
-        )?;
-        ParallelTempering::new(sampler, ladder, options)
+    /// Sets every chain's state (row-major `[chains, nodes]`, see
+    /// [`Sampler::write_states`]); β and the temperature map are unchanged.
+    pub fn write_states(&mut self, values: &[f32]) -> Result<(), TemperingError> {
+        self.sampler.write_states(values)?;
+        Ok(())
     }
 
     /// The sampler (read-only: changing β behind tempering's back would break its map).

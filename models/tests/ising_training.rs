@@ -335,32 +335,27 @@ fn training_with_adam_lowers_exact_nll() {
 }
 
 #[test]
-fn custom_sampler_factory_is_used() {
-    use blockgibbs_models::SamplerFactory;
-    use blockgibbs_runtime::Sampler;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let calls = Arc::new(AtomicUsize::new(0));
-    let counter = calls.clone();
-    let factory: Arc<SamplerFactory> = Arc::new(move |model, opts| {
-        counter.fetch_add(1, Ordering::SeqCst);
-        Sampler::reference(model, opts)
-    });
+fn the_backend_does_not_change_the_moments() {
+    use blockgibbs_runtime::BackendChoice;
     let ebm = chain4();
-    let opts = SamplingOptions {
-        factory: Some(factory),
-        ..options(8, 1)
-    };
     let schedule = SamplingSchedule::new(5, 5, 1);
-    let est = estimate_moments(&ebm, &[0, 1], &[(0, 1)], &schedule, &opts).unwrap();
-    assert_eq!(calls.load(Ordering::SeqCst), 1);
-    assert_eq!(est.draws, 40);
+    let moments = |backend| {
+        let opts = SamplingOptions {
+            backend,
+            ..options(8, 1)
+        };
+        estimate_moments(&ebm, &[0, 1], &[(0, 1)], &schedule, &opts).unwrap()
+    };
+    let reference = moments(BackendChoice::Reference);
+    assert_eq!(reference.draws, 40);
+    assert_eq!(moments(BackendChoice::Jit), reference);
+    assert_eq!(moments(BackendChoice::Auto), reference);
 }
 
 #[test]
 fn potts_sampling_matches_enumeration() {
     use blockgibbs_models::PottsEBM;
-    use blockgibbs_runtime::{SampleCollector, Sampler, SamplerOptions};
+    use blockgibbs_runtime::{BackendChoice, SampleCollector, Sampler, SamplerOptions};
     use std::sync::Arc;
     // Three sites in a triangle, q = 3, with fields favouring different states.
     let q = 3u32;
@@ -387,16 +382,16 @@ fn potts_sampling_matches_enumeration() {
     }
     let model = Arc::new(potts.to_model().unwrap());
     let chains = 256;
-    let mut sampler = Sampler::reference(
-        model,
-        SamplerOptions {
+    let mut sampler = Sampler::builder(model)
+        .backend(BackendChoice::Reference)
+        .options(SamplerOptions {
             chains,
             seed: 3,
             threads: 1,
             beta: potts.beta(),
-        },
-    )
-    .unwrap();
+        })
+        .build()
+        .unwrap();
     let mut collector = SampleCollector::new((0..3).map(blockgibbs_ir::NodeId).collect());
     let samples = 200;
     sampler

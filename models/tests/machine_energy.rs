@@ -10,6 +10,7 @@ use blockgibbs_models::machine::{
     SamplingMode, UnitKind, exact_gradient, exact_model_stats,
 };
 use blockgibbs_models::rbm::{Sampling, log_sum_exp};
+use blockgibbs_runtime::BackendChoice;
 use blockgibbs_runtime::RuntimeError;
 use machine_support::{layer_states, options, random_machine, random_state};
 use rand::SeedableRng;
@@ -327,7 +328,7 @@ fn invalid_states_and_requests_give_typed_errors() {
         Err(MachineError::AdjacentMarginalised { a: 0, b: 1 })
     ));
     // Sampler: clamping a free layer, setting a clamped one, mean field on categorical units.
-    let mut s = MachineSampler::reference(&rbm, &[0], options(2, 0)).unwrap();
+    let mut s = MachineSampler::new(&rbm, &[0], options(2, 0), BackendChoice::Reference).unwrap();
     assert!(matches!(
         s.clamp_layer(1, &[0.0, 1.0]),
         Err(MachineError::Clamping { layer: 1, .. })
@@ -353,7 +354,7 @@ fn invalid_states_and_requests_give_typed_errors() {
         Err(MachineError::Runtime(RuntimeError::UnsupportedRule { .. }))
     ));
     assert!(matches!(
-        MachineSampler::reference(&rbm, &[5], options(2, 0)),
+        MachineSampler::new(&rbm, &[5], options(2, 0), BackendChoice::Reference),
         Err(MachineError::LayerOutOfRange { layer: 5, .. })
     ));
     // Gradients: two layers only, a small discrete layer for exact answers, valid options.

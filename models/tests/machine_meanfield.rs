@@ -12,6 +12,7 @@ use blockgibbs_models::machine::{
     deep_average_log_likelihood, deep_exact_positive_phase, deep_log_partition,
     mean_field_positive_phase, mean_field_posterior, positive_phase,
 };
+use blockgibbs_runtime::BackendChoice;
 use machine_support::{CAT_DEEP, layer_states, max_diff, options, random_machine, random_state};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -75,7 +76,7 @@ fn mean_field_loop_agrees_with_the_runtime_mean_field_mode() {
         tolerance: 1e-12,
     };
     let post = mean_field_posterior(&m, &v, &tight).unwrap();
-    let mut s = MachineSampler::reference(&m, &[0], options(8, 9)).unwrap();
+    let mut s = MachineSampler::new(&m, &[0], options(8, 9), BackendChoice::Reference).unwrap();
     s.clamp_layer(0, &v).unwrap();
     s.run(SamplingMode::MeanField, 200).unwrap();
     let mut worst: f64 = 0.0;

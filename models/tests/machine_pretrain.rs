@@ -11,6 +11,7 @@ use blockgibbs_models::machine::{
 };
 use blockgibbs_models::optim::{LrSchedule, Method};
 use blockgibbs_models::rbm::Sampling;
+use blockgibbs_runtime::BackendChoice;
 use machine_support::{layer_states, options, random_machine, random_state, rows};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -137,8 +138,13 @@ fn tied_machines_sample_the_doubled_conditionals_on_the_runtime() {
         };
         assert_eq!(copies, 2);
         let tied = p.tied_machine().unwrap();
-        let mut s = MachineSampler::reference(&tied, &[clamped], options(CHAINS, 10 + pair as u64))
-            .unwrap();
+        let mut s = MachineSampler::new(
+            &tied,
+            &[clamped],
+            options(CHAINS, 10 + pair as u64),
+            BackendChoice::Reference,
+        )
+        .unwrap();
         s.clamp_layer(clamped, &state.repeat(copies)).unwrap();
         s.run(SamplingMode::MarkovChain, 1).unwrap();
         let want = if clamped == 0 {

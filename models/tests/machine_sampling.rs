@@ -14,6 +14,7 @@ use blockgibbs_models::machine::{
     BoltzmannMachine, Conditional, Layer, MachineSampler, SamplingMode, UnitKind,
 };
 use blockgibbs_models::rbm::{log_sum_exp, sigmoid};
+use blockgibbs_runtime::BackendChoice;
 use machine_support::{
     exact_observables, layer_states, observables, options, random_machine, rows,
 };
@@ -46,7 +47,13 @@ fn sampled_observables(s: &mut MachineSampler, warmup: u64, samples: usize, gap:
 
 fn check_gibbs_marginals(machine: &BoltzmannMachine, seed: u64) {
     let (mean, var) = exact_observables(machine);
-    let mut s = MachineSampler::reference(machine, &[], options(CHAINS, seed)).unwrap();
+    let mut s = MachineSampler::new(
+        machine,
+        &[],
+        options(CHAINS, seed),
+        BackendChoice::Reference,
+    )
+    .unwrap();
     let got = sampled_observables(&mut s, 40, 8, 3);
     let mut worst: f64 = 0.0;
     for k in 0..mean.len() {
@@ -137,7 +144,7 @@ fn gaussian_binary_rbm_hidden_marginal_and_visible_mean() {
             ev2[i] += ph * (var + mu * mu);
         }
     }
-    let mut s = MachineSampler::reference(&m, &[], options(CHAINS, 4)).unwrap();
+    let mut s = MachineSampler::new(&m, &[], options(CHAINS, 4), BackendChoice::Reference).unwrap();
     s.run(SamplingMode::MarkovChain, 40).unwrap();
     let samples = 8;
     let mut freq = vec![0.0f64; hs.len()];
@@ -192,7 +199,8 @@ fn clamped_middle_layer_gives_the_conditionals() {
     for c in 0..CHAINS {
         per_chain.extend_from_slice(&clamps[c % 2]);
     }
-    let mut s = MachineSampler::reference(&m, &[1], options(CHAINS, 5)).unwrap();
+    let mut s =
+        MachineSampler::new(&m, &[1], options(CHAINS, 5), BackendChoice::Reference).unwrap();
     s.clamp_layer(1, &per_chain).unwrap();
     s.run(SamplingMode::MarkovChain, 2).unwrap();
     let v = rows(&s.layer_values(0).unwrap(), 2);
@@ -258,7 +266,7 @@ fn mean_field_iteration_reaches_a_fixed_point_of_the_mean_field_equations() {
         0.5,
         61,
     );
-    let mut s = MachineSampler::reference(&m, &[], options(4, 6)).unwrap();
+    let mut s = MachineSampler::new(&m, &[], options(4, 6), BackendChoice::Reference).unwrap();
     s.run(SamplingMode::MeanField, 200).unwrap();
     for c in 0..4 {
         let states: Vec<Vec<f32>> = (0..m.n_layers())
@@ -288,7 +296,7 @@ fn deterministic_iteration_reaches_a_fixed_point_of_the_modes() {
         0.8,
         71,
     );
-    let mut s = MachineSampler::reference(&m, &[], options(8, 7)).unwrap();
+    let mut s = MachineSampler::new(&m, &[], options(8, 7), BackendChoice::Reference).unwrap();
     s.run(SamplingMode::Deterministic, 50).unwrap();
     for c in 0..8 {
         let states: Vec<Vec<f32>> = (0..m.n_layers())
@@ -325,7 +333,8 @@ fn reconstruction_is_one_pass_v_to_h_to_v() {
     let h = Layer::binary(vec![-12.5, -12.5]).unwrap();
     let m = BoltzmannMachine::new(vec![v.clone(), h.clone()], vec![w.clone()]).unwrap();
     let data = layer_states(&v);
-    let mut s = MachineSampler::reference(&m, &[], options(data.len(), 8)).unwrap();
+    let mut s =
+        MachineSampler::new(&m, &[], options(data.len(), 8), BackendChoice::Reference).unwrap();
     let recon = rows(&s.reconstruction(&data.concat()).unwrap(), 3);
     for (x, r) in data.iter().zip(&recon) {
         let hh: Vec<f32> = (0..2)
@@ -381,7 +390,7 @@ fn reconstruction_distribution_matches_the_two_step_kernel() {
             t[k] += ph * pv;
         }
     }
-    let mut s = MachineSampler::reference(&m, &[], options(CHAINS, 9)).unwrap();
+    let mut s = MachineSampler::new(&m, &[], options(CHAINS, 9), BackendChoice::Reference).unwrap();
     let recon = rows(&s.reconstruction(&x.repeat(CHAINS)).unwrap(), 3);
     for (k, vv) in vs.iter().enumerate() {
         let f = recon.iter().filter(|r| *r == vv).count() as f64 / CHAINS as f64;

@@ -454,7 +454,7 @@ fn overflowing_layer_sizes_are_a_typed_error() {
 
 #[test]
 fn blockgibbs_sampler_on_to_model_reproduces_the_exact_visible_marginal() {
-    use blockgibbs_runtime::{Sampler, SamplerOptions};
+    use blockgibbs_runtime::{BackendChoice, Sampler, SamplerOptions};
     use std::sync::Arc;
     let (nv, nh) = (3, 4);
     let rbm = BinaryRbm::random(nv, nh, 0.8, 0.5, 17).unwrap();
@@ -462,16 +462,16 @@ fn blockgibbs_sampler_on_to_model_reproduces_the_exact_visible_marginal() {
     let model = Arc::new(rbm.to_model().unwrap());
     let visible = model.group("visible").unwrap().clone();
     let chains = 4000;
-    let mut sampler = Sampler::reference(
-        model,
-        SamplerOptions {
+    let mut sampler = Sampler::builder(model)
+        .backend(BackendChoice::Reference)
+        .options(SamplerOptions {
             chains,
             seed: 5,
             threads: 0,
             beta: 1.0,
-        },
-    )
-    .unwrap();
+        })
+        .build()
+        .unwrap();
     sampler.sweep(40).unwrap();
     let mut counts = vec![0usize; 1 << nv];
     for c in 0..chains {

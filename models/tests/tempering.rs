@@ -5,6 +5,7 @@ use blockgibbs_models::tempering::{
     AnnealingSchedule, BetaLadder, ParallelTempering, SwapEvent, TemperingError, TemperingOptions,
     anneal,
 };
+use blockgibbs_runtime::BackendChoice;
 use blockgibbs_runtime::{Sampler, SamplerOptions, SamplingSchedule};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -87,24 +88,16 @@ fn ring_pt(
         ladders,
         sweeps_per_swap: 1,
         seed,
+        threads,
+        backend: BackendChoice::Reference,
     };
-    let mut sampler = Sampler::reference(
-        model.clone(),
-        SamplerOptions {
-            chains: ladders * ladder.betas().len(),
-            seed,
-            threads,
-            beta: 1.0,
-        },
-    )
-    .unwrap();
+    let chains = ladders * ladder.betas().len();
+    let mut pt = ParallelTempering::new(model.clone(), ladder, options).unwrap();
     if down {
-        all_down(&mut sampler);
+        pt.write_states(&vec![-1.0; chains * model.node_count()])
+            .unwrap();
     }
-    (
-        model,
-        ParallelTempering::new(sampler, ladder, options).unwrap(),
-    )
+    (model, pt)
 }
 
 fn all_down(sampler: &mut Sampler) {
@@ -177,16 +170,16 @@ fn pt_marginals_match_enumeration_at_every_temperature() {
 #[test]
 fn single_temperature_gibbs_is_stuck_on_the_test_model() {
     let model = ring(6, 1.0, 0.1);
-    let mut sampler = Sampler::reference(
-        model.clone(),
-        SamplerOptions {
+    let mut sampler = Sampler::builder(model.clone())
+        .backend(BackendChoice::Reference)
+        .options(SamplerOptions {
             chains: 64,
             seed: 7,
             threads: 0,
             beta: 3.0,
-        },
-    )
-    .unwrap();
+        })
+        .build()
+        .unwrap();
     all_down(&mut sampler);
     sampler.sweep(200 + 2000 * ROUNDS_BETWEEN).unwrap();
     let down = (0..64)
@@ -253,8 +246,11 @@ fn holders_and_betas_stay_consistent() {
 fn single_temperature_ladder_never_swaps() {
     let model = ring(4, 1.0, 0.0);
     let ladder = BetaLadder::new(vec![1.0]).unwrap();
-    let mut pt =
-        ParallelTempering::reference(model, ladder, TemperingOptions::default(), 1).unwrap();
+    let options = TemperingOptions {
+        threads: 1,
+        ..TemperingOptions::default()
+    };
+    let mut pt = ParallelTempering::new(model, ladder, options).unwrap();
     assert!(pt.step().unwrap().is_empty());
     assert!(pt.acceptance_rates().is_empty());
 }
@@ -300,16 +296,16 @@ fn annealing_reaches_the_ground_state_energy() {
         AnnealingSchedule::custom(vec![0.2, 0.5, 1.0, 2.0, 4.0, 8.0], 30).unwrap(),
     ];
     for schedule in &schedules {
-        let mut sampler = Sampler::reference(
-            model.clone(),
-            SamplerOptions {
+        let mut sampler = Sampler::builder(model.clone())
+            .backend(BackendChoice::Reference)
+            .options(SamplerOptions {
                 chains: 16,
                 seed: 1,
                 threads: 1,
                 beta: 1.0,
-            },
-        )
-        .unwrap();
+            })
+            .build()
+            .unwrap();
         let result = anneal(&mut sampler, schedule).unwrap();
         let (chain, best) = result.best().unwrap();
         eprintln!("ground {ground}, best {best} (chain {chain})");
@@ -387,43 +383,30 @@ fn bad_input_gives_typed_errors() {
 
     let model = ring(4, 1.0, 0.0);
     let ladder = BetaLadder::geometric(0.5, 2.0, 3).unwrap();
-    let sampler = |chains| {
-        Sampler::reference(
-            model.clone(),
-            SamplerOptions {
-                chains,
-                threads: 1,
-                ..Default::default()
-            },
-        )
-        .unwrap()
-    };
     let opts = |ladders, sweeps_per_swap| TemperingOptions {
         ladders,
         sweeps_per_swap,
         seed: 0,
+        threads: 1,
+        backend: BackendChoice::Reference,
     };
     assert!(matches!(
-        ParallelTempering::new(sampler(4), ladder.clone(), opts(1, 1)),
-        Err(ChainCountMismatch {
-            chains: 4,
-            ladders: 1,
-            temperatures: 3
-        })
-    ));
-    assert!(matches!(
-        ParallelTempering::new(sampler(3), ladder.clone(), opts(0, 1)),
+        ParallelTempering::new(model.clone(), ladder.clone(), opts(0, 1)),
         Err(NoLadders)
     ));
     assert!(matches!(
-        ParallelTempering::new(sampler(3), ladder.clone(), opts(1, 0)),
+        ParallelTempering::new(model.clone(), ladder.clone(), opts(1, 0)),
         Err(ZeroSweeps { .. })
     ));
     assert!(matches!(
-        ParallelTempering::reference(model.clone(), ladder.clone(), opts(usize::MAX, 1), 1),
+        ParallelTempering::new(model.clone(), ladder.clone(), opts(usize::MAX, 1)),
         Err(TooManyChains { .. })
     ));
-    let pt = ParallelTempering::new(sampler(6), ladder, opts(2, 1)).unwrap();
+    let mut pt = ParallelTempering::new(model.clone(), ladder, opts(2, 1)).unwrap();
+    assert!(matches!(
+        pt.write_states(&[0.5; 6 * 4]),
+        Err(TemperingError::Runtime(_))
+    ));
     assert!(matches!(
         pt.holder(2, 0),
         Err(OutOfRange { what: "ladder", .. })

@@ -127,21 +127,24 @@ pub fn sample_joint(
 
 /// The backend the statistical tests run on: `BLOCKGIBBS_TEST_BACKEND=reference|jit`, by
 /// default the library's default (the JIT where supported). CI runs the suite both ways.
-pub fn test_backend() -> blockgibbs::backend::BackendChoice {
-    use blockgibbs::backend::{BackendChoice, default_backend};
+pub fn test_backend() -> blockgibbs::runtime::BackendChoice {
+    use blockgibbs::runtime::BackendChoice;
     match std::env::var("BLOCKGIBBS_TEST_BACKEND").as_deref() {
         Ok("reference") => BackendChoice::Reference,
         Ok("jit") => BackendChoice::Jit,
         Ok(other) => panic!("BLOCKGIBBS_TEST_BACKEND={other}: use reference or jit"),
-        Err(_) => default_backend(),
+        Err(_) => BackendChoice::Auto,
     }
 }
 
 /// A sampler for `model` on [`test_backend`]; panics if the JIT was asked for but fell back.
 pub fn make_sampler(model: std::sync::Arc<Model>, options: SamplerOptions) -> Sampler {
-    let (sampler, fallback) =
-        blockgibbs::backend::sampler(model, options, Some(test_backend())).unwrap();
-    assert!(fallback.is_none(), "{fallback:?}");
+    let sampler = Sampler::builder(model)
+        .backend(test_backend())
+        .options(options)
+        .build()
+        .unwrap();
+    assert!(sampler.fallback().is_none(), "{:?}", sampler.fallback());
     sampler
 }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use blockgibbs_ir::{Model, NodeGroup};
-use blockgibbs_runtime::{Sampler, SamplerOptions};
+use blockgibbs_runtime::Sampler;
 
 use super::{Harmonium, HarmoniumError, Order};
 use crate::expfam::ExponentialFamily;
@@ -42,17 +42,7 @@ impl HarmoniumSampler {
         options: &SamplingOptions,
     ) -> Result<HarmoniumSampler, HarmoniumError> {
         let lowered = harmonium.lower(order)?;
-        let sampler_options = SamplerOptions {
-            chains: options.chains,
-            seed: options.seed,
-            threads: options.threads,
-            beta: 1.0,
-        };
-        let model = Arc::new(lowered.model);
-        let sampler = match &options.factory {
-            Some(factory) => factory(model, sampler_options)?,
-            None => Sampler::reference(model, sampler_options)?,
-        };
+        let sampler = options.sampler(Arc::new(lowered.model), 1.0)?;
         Ok(HarmoniumSampler {
             sampler,
             observable: lowered.observable,

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use blockgibbs_ir::{BlockSpec, ModelBuilder, NodeGroup};
-use blockgibbs_runtime::{Sampler, SamplerOptions};
+use blockgibbs_runtime::Sampler;
 
 use super::Hmog;
 use crate::expfam::ExponentialFamily;
@@ -78,17 +78,7 @@ impl HmogSampler {
     /// `options`).
     pub fn new(hmog: &Hmog, options: &SamplingOptions) -> Result<HmogSampler, HarmoniumError> {
         let (model, groups) = hmog.lower()?;
-        let sampler_options = SamplerOptions {
-            chains: options.chains,
-            seed: options.seed,
-            threads: options.threads,
-            beta: 1.0,
-        };
-        let model = Arc::new(model);
-        let sampler = match &options.factory {
-            Some(factory) => factory(model, sampler_options)?,
-            None => Sampler::reference(model, sampler_options)?,
-        };
+        let sampler = options.sampler(Arc::new(model), 1.0)?;
         Ok(HmogSampler { sampler, groups })
     }
 

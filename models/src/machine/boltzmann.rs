@@ -333,6 +333,8 @@ impl BoltzmannMachine {
     pub(crate) fn lower(&self, clamped: &[usize]) -> Result<Lowered, MachineError> {
         let mut b = ModelBuilder::new();
         let mut groups = Vec::with_capacity(self.layers.len());
+        let mut weights = self.factor_weights().into_iter();
+        let mut next = || weights.next().unwrap_or_default();
         for (l, layer) in self.layers.iter().enumerate() {
             let kind = match layer.kind() {
                 UnitKind::Binary => NodeKind::Binary,
@@ -351,26 +353,26 @@ impl BoltzmannMachine {
             };
             let g = b.group(&format!("layer{l}"), kind, layer.len())?;
             let ids = g.ids();
+            let factor = |name: String| Factor::new(name);
             match layer.kind() {
                 UnitKind::Binary | UnitKind::Spin => {
-                    b.linear_bias(&format!("bias{l}"), &ids, layer.bias());
+                    b.factor(factor(format!("bias{l}")).product(ids).weights(next()));
                 }
                 UnitKind::Categorical(_) => {
-                    b.categorical_bias(&format!("bias{l}"), &ids, layer.bias());
+                    b.factor(factor(format!("bias{l}")).categorical(ids).weights(next()));
                 }
                 UnitKind::Gaussian => {
-                    let iv: Vec<f32> = (0..layer.len()).map(|i| layer.inv_var(i) as f32).collect();
-                    let lin: Vec<f32> = (0..layer.len())
-                        .map(|i| (layer.bias()[i] as f64 * layer.inv_var(i)) as f32)
-                        .collect();
-                    b.gaussian_precision(&format!("precision{l}"), &ids, &iv);
-                    b.gaussian_linear(&format!("loc{l}"), &ids, &lin);
+                    let precision =
+                        factor(format!("precision{l}")).gaussian(ids.clone(), Power::Two);
+                    b.factor(precision.weights(next()));
+                    let loc = factor(format!("loc{l}")).gaussian(ids, Power::One);
+                    b.factor(loc.weights(next()));
                 }
             }
             groups.push(g);
         }
         for l in 0..self.weights.len() {
-            b.factor(self.coupling_factor(l, &groups[l], &groups[l + 1]));
+            b.factor(self.coupling_factor(l, &groups[l], &groups[l + 1], next()));
         }
         for &l in clamped {
             self.check_layer(l)?;
@@ -407,21 +409,46 @@ impl BoltzmannMachine {
         })
     }
 
-    /// The factor `φ(x_l)ᵀ W_l φ(x_{l+1})` in the general form: one instance per unit pair,
-    /// categorical ends indexing the weight tensor, binary/spin ends multiplying, Gaussian
-    /// ends multiplying by `x` with `1/σ²` folded into the weight.
-    fn coupling_factor(&self, l: usize, ga: &NodeGroup, gb: &NodeGroup) -> Factor {
+    /// The weights of every factor of the lowered machine, in factor order: per layer its
+    /// bias (`bias{l}`; Gaussian layers `precision{l}`, `−½/σ²`, then `loc{l}`, `loc/σ²`),
+    /// then the couplings `weights{l}`. [`super::MachineSampler::set_machine`] hands them to
+    /// a running sampler, so they are the one definition of what a machine's model holds.
+    pub(crate) fn factor_weights(&self) -> Vec<Vec<f32>> {
+        let mut out = Vec::with_capacity(2 * self.layers.len());
+        for layer in &self.layers {
+            if layer.kind() == UnitKind::Gaussian {
+                let n = layer.len();
+                out.push((0..n).map(|i| -0.5 * layer.inv_var(i) as f32).collect());
+                out.push(
+                    (0..n)
+                        .map(|i| (layer.bias()[i] as f64 * layer.inv_var(i)) as f32)
+                        .collect(),
+                );
+            } else {
+                out.push(layer.bias().to_vec());
+            }
+        }
+        for l in 0..self.weights.len() {
+            out.push(self.coupling_weights(l));
+        }
+        out
+    }
+
+    /// The weight tensor of `φ(x_l)ᵀ W_l φ(x_{l+1})`: one instance per unit pair (`i`, `j`),
+    /// `[K_a × K_b]` entries each, with the Gaussian ends' `1/σ²` folded in.
+    fn coupling_weights(&self, l: usize) -> Vec<f32> {
         let (la, lb) = (&self.layers[l], &self.layers[l + 1]);
+        let w = &self.weights[l];
+        let plain = |layer: &Layer| layer.kind().width() == 1 && layer.kind() != UnitKind::Gaussian;
+        if plain(la) && plain(lb) {
+            // One weight per pair, no scaling: the matrix itself, row-major as the pairs.
+            return w.clone();
+        }
         let (ka, kb) = (la.kind().width(), lb.kind().width());
         let (na, nb, dim_b) = (la.len(), lb.len(), lb.dim());
-        let w = &self.weights[l];
-        let mut a_nodes = Vec::with_capacity(na * nb);
-        let mut b_nodes = Vec::with_capacity(na * nb);
         let mut tensor = Vec::with_capacity(na * nb * ka * kb);
         for i in 0..na {
             for j in 0..nb {
-                a_nodes.push(ga.node(i));
-                b_nodes.push(gb.node(j));
                 let scale = la.inv_var(i) * lb.inv_var(j);
                 for ca in 0..ka {
                     for cb in 0..kb {
@@ -429,6 +456,29 @@ impl BoltzmannMachine {
                         tensor.push((wab * scale) as f32);
                     }
                 }
+            }
+        }
+        tensor
+    }
+
+    /// The factor `φ(x_l)ᵀ W_l φ(x_{l+1})` in the general form, with `tensor` from
+    /// [`BoltzmannMachine::coupling_weights`]: categorical ends index the weight tensor,
+    /// binary/spin ends multiply, Gaussian ends multiply by `x`.
+    fn coupling_factor(
+        &self,
+        l: usize,
+        ga: &NodeGroup,
+        gb: &NodeGroup,
+        tensor: Vec<f32>,
+    ) -> Factor {
+        let (la, lb) = (&self.layers[l], &self.layers[l + 1]);
+        let (na, nb) = (la.len(), lb.len());
+        let mut a_nodes = Vec::with_capacity(na * nb);
+        let mut b_nodes = Vec::with_capacity(na * nb);
+        for i in 0..na {
+            for j in 0..nb {
+                a_nodes.push(ga.node(i));
+                b_nodes.push(gb.node(j));
             }
         }
         let mut f = Factor::new(format!("weights{l}"));

@@ -17,17 +17,13 @@
 //! Every statistic above is a product of a function of layer 0 and a function of layer 1,
 //! so the expectation given one fixed layer is exact.
 
-use std::fmt;
-use std::sync::Arc;
-
-use blockgibbs_runtime::SamplerOptions;
+use blockgibbs_runtime::{BackendChoice, SamplerOptions};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::layer::LayerMoments;
 use super::{BoltzmannMachine, MachineError, MachineSampler, SamplingMode};
 use crate::rbm::{Sampling, log_sum_exp};
-use crate::training::SamplerFactory;
 
 /// Exact evaluation enumerates at most this many states of one discrete layer.
 pub const MAX_EXACT_STATES: usize = 1 << 20;
@@ -265,27 +261,28 @@ pub fn exact_gradient(
 }
 
 /// CD-k / PCD gradient estimator for two-layer machines; the negative phase runs on the
-/// blockgibbs runtime (by default the reference backend on one thread; see
-/// [`MachineGradientEstimator::with_factory`]). Each estimate lowers the current parameters
-/// afresh and seeds its sampler from the estimator's ChaCha8 stream, so results are
-/// deterministic for a seed. PCD keeps every layer of its persistent chains.
-#[derive(Clone)]
+/// blockgibbs runtime (by default the best backend on one thread; see
+/// [`MachineGradientEstimator::backend`]). The sampler is made at the first estimate and kept:
+/// later estimates give it the current parameters ([`MachineSampler::set_machine`]) and a
+/// fresh seed from the estimator's ChaCha8 stream, so nothing is compiled again and results
+/// are deterministic for a seed. PCD keeps every layer of its persistent chains in it.
 pub struct MachineGradientEstimator {
     sampling: Sampling,
     rng: ChaCha8Rng,
     fantasy: Vec<Vec<f32>>,
-    /// Builds each estimate's sampler; `None` is [`blockgibbs_runtime::Sampler::reference`].
-    factory: Option<Arc<SamplerFactory>>,
+    backend: BackendChoice,
+    threads: usize,
+    sampler: Option<MachineSampler>,
 }
 
-impl fmt::Debug for MachineGradientEstimator {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl std::fmt::Debug for MachineGradientEstimator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MachineGradientEstimator")
             .field("sampling", &self.sampling)
-            .field("rng", &self.rng)
             .field("fantasy", &self.fantasy)
-            .field("factory", &self.factory.as_ref().map(|_| "custom"))
-            .finish()
+            .field("backend", &self.backend)
+            .field("threads", &self.threads)
+            .finish_non_exhaustive()
     }
 }
 
@@ -318,18 +315,28 @@ impl MachineGradientEstimator {
             sampling,
             rng: ChaCha8Rng::seed_from_u64(seed),
             fantasy: Vec::new(),
-            factory: None,
+            backend: BackendChoice::default(),
+            threads: 1,
+            sampler: None,
         })
     }
 
-    /// The estimator with every negative-phase sampler built by `factory` (e.g. one that
-    /// compiles the lowered machine with the JIT) instead of the reference backend. The
-    /// factory receives the lowered machine and options with the estimate's chain count and
-    /// seed, `threads: 1` and `beta: 1`; it may change `threads`, but a sampler for other
-    /// chains or β would not estimate this machine's gradient. With a backend that is
-    /// bit-identical to the reference one, estimates are identical for the same seed.
-    pub fn with_factory(mut self, factory: Arc<SamplerFactory>) -> MachineGradientEstimator {
-        self.factory = Some(factory);
+    /// The negative phase's sampler, once the first estimate has made it.
+    pub fn sampler(&self) -> Option<&MachineSampler> {
+        self.sampler.as_ref()
+    }
+
+    /// The estimator with its negative phase on `backend` (every backend gives the same
+    /// estimates bit for bit; the default picks the JIT where it runs).
+    pub fn backend(mut self, backend: BackendChoice) -> MachineGradientEstimator {
+        self.backend = backend;
+        self
+    }
+
+    /// The estimator with its negative phase on `threads` threads (default 1; 0 is one per
+    /// core). Estimates do not depend on it.
+    pub fn threads(mut self, threads: usize) -> MachineGradientEstimator {
+        self.threads = threads;
         self
     }
 
@@ -356,29 +363,17 @@ impl MachineGradientEstimator {
         let options = SamplerOptions {
             chains,
             seed: self.rng.random(),
-            threads: 1,
+            threads: self.threads,
             beta: 1.0,
         };
-        let mut sampler = match &self.factory {
-            Some(factory) => MachineSampler::with_factory(machine, &[], options, factory.as_ref())?,
-            None => MachineSampler::reference(machine, &[], options)?,
-        };
-        match self.sampling {
-            Sampling::Cd { .. } => sampler.set_layer(0, batch)?,
-            Sampling::Pcd { .. } | Sampling::DrivenPcd { .. } => {
-                if !self.fantasy.is_empty() {
-                    for (l, values) in self.fantasy.iter().enumerate() {
-                        sampler.set_layer(l, values)?;
-                    }
-                }
-            }
+        let sampler = MachineSampler::reuse(&mut self.sampler, machine, options, self.backend)?;
+        if let Sampling::Cd { .. } = self.sampling {
+            sampler.set_layer(0, batch)?;
         }
         sampler.run(SamplingMode::MarkovChain, k as u64)?;
         let v = sampler.layer_values(0)?;
         if matches!(self.sampling, Sampling::Pcd { .. }) {
-            self.fantasy = (0..machine.n_layers())
-                .map(|l| sampler.layer_values(l))
-                .collect::<Result<_, _>>()?;
+            self.fantasy = sampler.all_layer_values()?;
         }
         let negative = rao_blackwell_stats(machine, &v);
         Ok(MachineGradientEstimate {

@@ -17,8 +17,7 @@
 //!   gradients by enumeration, and PCD training ([`fit_deep`]) with optional pretraining.
 //! - `TryFrom` conversions between two-layer machines and the `rbm` module's
 //!   [`crate::BinaryRbm`] and [`crate::rbm::gaussian::GaussianRbm`] (parameters copied bit for
-//!   bit), so those RBMs can use the runtime paths above — on either backend, through a
-//!   sampler factory.
+//!   bit), so those RBMs can use the runtime paths above on any backend.
 //!
 //! **Energy** (paysage's conventions). Each layer maps its state to an interaction statistic
 //! `φ(x)`: `x` for binary and spin units, `x / σ²` for Gaussian units (the visible rescaling of
@@ -62,7 +61,7 @@ pub use pretrain::{Doubling, PretrainOptions, PretrainingRbm, pretrain};
 pub use sampler::{MachineSampler, SamplingMode};
 pub use train::{
     DeepEpochCallback, DeepEpochReport, DeepGradientEstimate, DeepGradientEstimator,
-    DeepTrainOptions, fit_deep, fit_deep_with_factory,
+    DeepTrainOptions, fit_deep,
 };
 
 use blockgibbs_ir::ModelError;

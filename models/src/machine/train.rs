@@ -16,7 +16,7 @@
 //! **Penalties.** [`Penalty`] adds `l2 · W + l1 · sign(W)` to the weight gradients (not to
 //! biases or variances), as [`crate::rbm::train`] does.
 
-use blockgibbs_runtime::SamplerOptions;
+use blockgibbs_runtime::{BackendChoice, SamplerOptions};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -28,9 +28,6 @@ use super::pretrain::{PretrainOptions, pretrain};
 use super::{BoltzmannMachine, MachineError, MachineSampler, SamplingMode};
 use crate::optim::{LrSchedule, Method, Optimizer};
 use crate::rbm::Penalty;
-use crate::training::SamplerFactory;
-use std::fmt;
-use std::sync::Arc;
 
 fn invalid(field: &'static str, reason: impl Into<String>) -> MachineError {
     MachineError::InvalidOption {
@@ -62,10 +59,11 @@ pub struct DeepGradientEstimate {
 }
 
 /// PCD gradient estimator for machines of any depth (see the [module](self)). The runtime
-/// sampler is rebuilt from the current parameters at every estimate and seeded from the
-/// estimator's ChaCha8 stream, so results are deterministic for a seed. By default it runs
-/// on the reference backend; [`DeepGradientEstimator::with_factory`] picks another.
-#[derive(Clone)]
+/// sampler holding the persistent chains is made at the first estimate and kept: later
+/// estimates give it the current parameters ([`MachineSampler::set_machine`]) and a fresh
+/// seed from the estimator's ChaCha8 stream, so nothing is compiled again and results are
+/// deterministic for a seed. By default it runs on the best backend
+/// ([`DeepGradientEstimator::backend`] picks another).
 pub struct DeepGradientEstimator {
     k: usize,
     chains: usize,
@@ -73,20 +71,22 @@ pub struct DeepGradientEstimator {
     penalty: Penalty,
     rng: ChaCha8Rng,
     fantasy: Vec<Vec<f32>>,
-    /// Builds each estimate's sampler; `None` is [`blockgibbs_runtime::Sampler::reference`].
-    factory: Option<Arc<SamplerFactory>>,
+    backend: BackendChoice,
+    threads: usize,
+    sampler: Option<MachineSampler>,
 }
 
-impl fmt::Debug for DeepGradientEstimator {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl std::fmt::Debug for DeepGradientEstimator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DeepGradientEstimator")
             .field("k", &self.k)
             .field("chains", &self.chains)
             .field("mean_field", &self.mean_field)
             .field("penalty", &self.penalty)
             .field("fantasy", &self.fantasy)
-            .field("factory", &self.factory.as_ref().map(|_| "custom"))
-            .finish()
+            .field("backend", &self.backend)
+            .field("threads", &self.threads)
+            .finish_non_exhaustive()
     }
 }
 
@@ -115,16 +115,28 @@ impl DeepGradientEstimator {
             penalty,
             rng: ChaCha8Rng::seed_from_u64(seed),
             fantasy: Vec::new(),
-            factory: None,
+            backend: BackendChoice::default(),
+            threads: 1,
+            sampler: None,
         })
     }
 
-    /// Builds the negative phase's samplers with `factory` (for example the facade's
-    /// `blockgibbs::backend::sampler_factory`, to run on the JIT). It receives the chain
-    /// count and a seed, `threads: 1` and `beta: 1`; with a backend bit-identical to the
-    /// reference one, estimates are identical for the same seed.
-    pub fn with_factory(mut self, factory: Arc<SamplerFactory>) -> DeepGradientEstimator {
-        self.factory = Some(factory);
+    /// The negative phase's sampler, once the first estimate has made it.
+    pub fn sampler(&self) -> Option<&MachineSampler> {
+        self.sampler.as_ref()
+    }
+
+    /// The estimator with its negative phase on `backend` (every backend gives the same
+    /// estimates bit for bit; the default picks the JIT where it runs).
+    pub fn backend(mut self, backend: BackendChoice) -> DeepGradientEstimator {
+        self.backend = backend;
+        self
+    }
+
+    /// The estimator with its negative phase on `threads` threads (default 1; 0 is one per
+    /// core). Estimates do not depend on it.
+    pub fn threads(mut self, threads: usize) -> DeepGradientEstimator {
+        self.threads = threads;
         self
     }
 
@@ -137,6 +149,7 @@ impl DeepGradientEstimator {
     /// Forgets the persistent chains (needed after changing the machine's shape).
     pub fn reset_chains(&mut self) {
         self.fantasy.clear();
+        self.sampler = None;
     }
 
     /// Advances the persistent chains `k` sweeps under `machine` and returns their
@@ -148,29 +161,12 @@ impl DeepGradientEstimator {
         let options = SamplerOptions {
             chains: self.chains,
             seed: self.rng.random(),
-            threads: 1,
+            threads: self.threads,
             beta: 1.0,
         };
-        let mut sampler = match &self.factory {
-            Some(factory) => MachineSampler::with_factory(machine, &[], options, factory.as_ref())?,
-            None => MachineSampler::reference(machine, &[], options)?,
-        };
-        if !self.fantasy.is_empty() {
-            if self.fantasy.len() != machine.n_layers() {
-                return Err(MachineError::ShapeMismatch {
-                    field: "fantasy particles".into(),
-                    expected: machine.n_layers(),
-                    found: self.fantasy.len(),
-                });
-            }
-            for (l, values) in self.fantasy.iter().enumerate() {
-                sampler.set_layer(l, values)?;
-            }
-        }
+        let sampler = MachineSampler::reuse(&mut self.sampler, machine, options, self.backend)?;
         sampler.run(SamplingMode::MarkovChain, self.k as u64)?;
-        let layers: Vec<Vec<f32>> = (0..machine.n_layers())
-            .map(|l| sampler.layer_values(l))
-            .collect::<Result<_, _>>()?;
+        let layers = sampler.all_layer_values()?;
         let stats = chain_statistics(machine, &layers)?;
         self.fantasy = layers;
         Ok(stats)
@@ -225,11 +221,15 @@ pub struct DeepTrainOptions {
     pub seed: u64,
     /// If given, [`pretrain`] layerwise with these options first, then fine-tune jointly.
     pub pretrain: Option<PretrainOptions>,
+    /// The kernels of the negative phase (results are the same bit for bit on every one).
+    pub backend: BackendChoice,
+    /// Threads of the negative phase's sampler (0: one per core); results do not depend on it.
+    pub threads: usize,
 }
 
 impl Default for DeepTrainOptions {
     /// PCD-1 with 100 chains, default mean field, no penalty, SGD at 0.01, 10 epochs of
-    /// batches of 100, seed 0, no pretraining.
+    /// batches of 100, seed 0, no pretraining, the best backend on one thread.
     fn default() -> Self {
         DeepTrainOptions {
             k: 1,
@@ -242,6 +242,8 @@ impl Default for DeepTrainOptions {
             batch_size: 100,
             seed: 0,
             pretrain: None,
+            backend: BackendChoice::default(),
+            threads: 1,
         }
     }
 }
@@ -301,18 +303,6 @@ pub fn fit_deep(
     machine: &mut BoltzmannMachine,
     data: &[f32],
     options: &DeepTrainOptions,
-    callback: Option<DeepEpochCallback<'_>>,
-) -> Result<Vec<DeepEpochReport>, MachineError> {
-    fit_deep_with_factory(machine, data, options, None, callback)
-}
-
-/// [`fit_deep`] with the negative phase's samplers built by `factory` (see
-/// [`DeepGradientEstimator::with_factory`]); `None` is the reference backend.
-pub fn fit_deep_with_factory(
-    machine: &mut BoltzmannMachine,
-    data: &[f32],
-    options: &DeepTrainOptions,
-    factory: Option<Arc<SamplerFactory>>,
     mut callback: Option<DeepEpochCallback<'_>>,
 ) -> Result<Vec<DeepEpochReport>, MachineError> {
     let n0 = machine.layers()[0].len();
@@ -332,10 +322,9 @@ pub fn fit_deep_with_factory(
         options.mean_field,
         options.penalty,
         seeds.random(),
-    )?;
-    if let Some(factory) = factory {
-        estimator = estimator.with_factory(factory);
-    }
+    )?
+    .backend(options.backend)
+    .threads(options.threads);
     if let Some(p) = &options.pretrain {
         *machine = pretrain(machine, data, p)?;
     }

@@ -24,14 +24,8 @@ use crate::ising::{
     HintonRule, IsingEBM, IsingError, check_edge_nodes, check_nodes, hinton_init, invalid,
 };
 use blockgibbs_ir::{Model, NodeId};
-use blockgibbs_runtime::{Moments, RuntimeError, Sampler, SamplerOptions, SamplingSchedule};
-use std::fmt;
+use blockgibbs_runtime::{BackendChoice, Moments, RuntimeError, Sampler, SamplingSchedule};
 use std::sync::Arc;
-
-/// Builds a sampler for a model: the hook by which a caller picks the backend (for example a
-/// JIT backend). The default is [`Sampler::reference`].
-pub type SamplerFactory =
-    dyn Fn(Arc<Model>, SamplerOptions) -> Result<Sampler, RuntimeError> + Send + Sync;
 
 /// How the free nodes of every chain start.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -44,7 +38,7 @@ pub enum InitMode {
 }
 
 /// How one sampling phase is run: chain count, seed, threads, initial state and backend.
-#[derive(Clone)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SamplingOptions {
     /// Chains (in a phase with clamped data: chains per data example).
     pub chains: usize,
@@ -54,8 +48,9 @@ pub struct SamplingOptions {
     pub threads: usize,
     /// Initial state of the free nodes.
     pub init: InitMode,
-    /// Sampler constructor; `None` uses the reference backend.
-    pub factory: Option<Arc<SamplerFactory>>,
+    /// The kernels that run the chains (the JIT where it can run, by default; every backend
+    /// gives the same results bit for bit).
+    pub backend: BackendChoice,
 }
 
 impl Default for SamplingOptions {
@@ -65,20 +60,22 @@ impl Default for SamplingOptions {
             seed: 0,
             threads: 0,
             init: InitMode::Uniform,
-            factory: None,
+            backend: BackendChoice::default(),
         }
     }
 }
 
-impl fmt::Debug for SamplingOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SamplingOptions")
-            .field("chains", &self.chains)
-            .field("seed", &self.seed)
-            .field("threads", &self.threads)
-            .field("init", &self.init)
-            .field("factory", &self.factory.as_ref().map(|_| "custom"))
-            .finish()
+impl SamplingOptions {
+    /// A sampler of `model` with these chains, seed, threads and backend, every chain at
+    /// inverse temperature `beta` (`init` is the caller's to apply).
+    pub fn sampler(&self, model: Arc<Model>, beta: f32) -> Result<Sampler, RuntimeError> {
+        Sampler::builder(model)
+            .backend(self.backend)
+            .chains(self.chains)
+            .seed(self.seed)
+            .threads(self.threads)
+            .beta(beta)
+            .build()
     }
 }
 
@@ -183,16 +180,11 @@ pub(crate) fn run_phase(
         r.check(n, total)?;
     }
     let model = Arc::new(ebm.to_model(clamped)?);
-    let sampler_options = SamplerOptions {
+    let all_chains = SamplingOptions {
         chains: total,
-        seed: options.seed,
-        threads: options.threads,
-        beta: ebm.beta(),
+        ..*options
     };
-    let mut sampler = match &options.factory {
-        Some(f) => f(model, sampler_options)?,
-        None => Sampler::reference(model, sampler_options)?,
-    };
+    let mut sampler = all_chains.sampler(model, ebm.beta())?;
     let mut is_clamped = vec![false; n];
     for &c in clamped {
         is_clamped[c as usize] = true;

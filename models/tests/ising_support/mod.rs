@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use blockgibbs_models::{HintonRule, InitMode, IsingEBM, SamplingOptions};
+use blockgibbs_runtime::BackendChoice;
 
 /// The weakly coupled open 4-spin chain the exact-gradient tests enumerate.
 pub fn chain4() -> IsingEBM {
@@ -21,6 +22,6 @@ pub fn options(chains: usize, seed: u64) -> SamplingOptions {
         seed,
         threads: 1,
         init: InitMode::Hinton(HintonRule::Thrml),
-        factory: None,
+        backend: BackendChoice::Reference,
     }
 }
