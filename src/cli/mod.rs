@@ -7,7 +7,6 @@
 //! errors and [`UsageError`]s), 130 for a `sample` or `resume` stopped by Ctrl-C or SIGTERM
 //! (after writing its checkpoint and partial outputs), 1 for every other error.
 
-mod backend;
 mod fit;
 mod info;
 mod interrupt;
@@ -22,7 +21,6 @@ mod score;
 mod session;
 
 pub use crate::backend::{BackendChoice, default_backend};
-pub use backend::backend_for_cli;
 pub use fit::FitArgs;
 pub use interrupt::INTERRUPTED_STATUS;
 pub use kinds::{KindError, ModelKind};

@@ -4,7 +4,7 @@ use super::interrupt::Interrupt;
 use super::paths::{Output, check_outputs};
 use super::report::{BenchLine, Done, Stats};
 use super::session::{self, CLI_RUN_VERSION, CliRun, Control, Session, absolute};
-use super::{BackendChoice, CliError, RunArgs, SampleArgs, UsageError, backend_for_cli};
+use super::{BackendChoice, CliError, RunArgs, SampleArgs, UsageError, default_backend};
 use crate::model_file::{BuiltModel, ModelFile};
 use crate::output;
 use blockgibbs_runtime::{Moments, Observer, SampleCollector, Sampler, ScalarObservables};
@@ -29,11 +29,20 @@ pub(super) fn prepare(args: &RunArgs) -> Result<Prepared, CliError> {
     let build_seconds = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let (_, program) = built.compile()?;
-    let backend = backend_for_cli(args.backend, Arc::new(program));
+    let options = file.sampler_options(args.threads.unwrap_or(0));
+    let backend = args.backend.unwrap_or_else(default_backend);
+    // Compile time covers lowering and the backend (the JIT's code generation); the chains
+    // are set up with them, which costs little beside.
+    let mut sampler = Sampler::builder(built.model.clone())
+        .program(Arc::new(program))
+        .backend(backend.into())
+        .options(options)
+        .build()?;
+    if let Some(note) = sampler.fallback() {
+        eprintln!("note: {note}");
+    }
     let compile_seconds = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let options = file.sampler_options(args.threads.unwrap_or(0));
-    let mut sampler = Sampler::new(built.model.clone(), backend, options)?;
     built.configure(&mut sampler)?;
     let init_seconds = t.elapsed().as_secs_f64();
     Ok(Prepared {
