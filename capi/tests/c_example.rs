@@ -45,10 +45,19 @@ fn run(cmd: &mut Command) -> Output {
     out
 }
 
-/// A scratch directory for the whole test binary, removed when the process ends.
+/// A scratch directory for this test binary, beside the library in the target directory:
+/// laid anew at every run and never left behind in /tmp (a `static` is never dropped, so a
+/// temporary directory held by one would never be removed).
 fn scratch() -> &'static Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = lib_dir().join("capi-c-example");
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    })
 }
 
 /// An install prefix made of links to the built library and the header, with the
@@ -195,6 +204,9 @@ fn statically_linked_example_runs() {
         .arg("-o")
         .arg(&exe));
     let out = run(Command::new(&exe).args(["10", "reference"]));
+    // Statically linked, the program carries the whole library (hundreds of MB with debug
+    // information): do not keep it.
+    std::fs::remove_file(&exe).unwrap();
     check_error_lines(&String::from_utf8(out.stdout).unwrap());
 }
 
