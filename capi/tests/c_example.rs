@@ -201,11 +201,12 @@ fn statically_linked_example_runs() {
         .arg(repo().join("examples/c/ising_film.c"))
         .arg(dir.join("libblockgibbs.a"))
         .args(private)
+        // Without the library's debug information (hundreds of MB) and unused sections.
+        .args(["-s", "-Wl,--gc-sections"])
         .arg("-o")
         .arg(&exe));
     let out = run(Command::new(&exe).args(["10", "reference"]));
-    // Statically linked, the program carries the whole library (hundreds of MB with debug
-    // information): do not keep it.
+    // Statically linked, the program carries the whole library: do not keep it.
     std::fs::remove_file(&exe).unwrap();
     check_error_lines(&String::from_utf8(out.stdout).unwrap());
 }
