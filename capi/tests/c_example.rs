@@ -45,10 +45,19 @@ fn run(cmd: &mut Command) -> Output {
     out
 }
 
-/// A scratch directory for the whole test binary, removed when the process ends.
+/// A scratch directory for this test binary, beside the library in the target directory:
+/// laid anew at every run and never left behind in /tmp (a `static` is never dropped, so a
+/// temporary directory held by one would never be removed).
 fn scratch() -> &'static Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = lib_dir().join("capi-c-example");
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    })
 }
 
 /// An install prefix made of links to the built library and the header, with the
@@ -192,9 +201,13 @@ fn statically_linked_example_runs() {
         .arg(repo().join("examples/c/ising_film.c"))
         .arg(dir.join("libblockgibbs.a"))
         .args(private)
+        // Without the library's debug information (hundreds of MB) and unused sections.
+        .args(["-s", "-Wl,--gc-sections"])
         .arg("-o")
         .arg(&exe));
     let out = run(Command::new(&exe).args(["10", "reference"]));
+    // Statically linked, the program carries the whole library: do not keep it.
+    std::fs::remove_file(&exe).unwrap();
     check_error_lines(&String::from_utf8(out.stdout).unwrap());
 }
 
