@@ -3,7 +3,6 @@
 //! [`blockgibbs_runtime::Sampler::builder`] and by every options struct of the models crate;
 //! this module holds what the command line adds on top of it.
 
-
 /// The runtime's backend choice (`auto`, `reference`, `jit`).
 pub use blockgibbs_runtime::BackendChoice as EngineChoice;
 

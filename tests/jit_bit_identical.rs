@@ -1,24 +1,31 @@
 //! The JIT backend against the reference backend: for the same seed, every model, every node
 //! kind and every update rule, the chain states are bit-identical.
 
-use blockgibbs::compiler::{Backend, ReferenceBackend, compile};
+use blockgibbs::compiler::compile;
 use blockgibbs::prelude::*;
-use blockgibbs_jit::JitBackend;
 use std::sync::Arc;
 
 fn samplers(model: &Arc<Model>, chains: usize, seed: u64) -> (Sampler, Sampler) {
     let (_, program) = compile(model).unwrap();
     let program = Arc::new(program);
-    let reference: Arc<dyn Backend> = Arc::new(ReferenceBackend::new(program.clone()));
-    let jit: Arc<dyn Backend> = Arc::new(JitBackend::new(program).unwrap());
     let opts = SamplerOptions {
         chains,
         seed,
         threads: 2,
         beta: 1.0,
     };
-    let mut a = Sampler::new(model.clone(), reference, opts).unwrap();
-    let mut b = Sampler::new(model.clone(), jit, opts).unwrap();
+    // One lowering, both backends.
+    let make = |backend| {
+        Sampler::builder(model.clone())
+            .program(program.clone())
+            .backend(backend)
+            .options(opts)
+            .build()
+            .unwrap()
+    };
+    let mut a = make(BackendChoice::Reference);
+    let mut b = make(BackendChoice::Jit);
+    assert_eq!(b.backend_name(), "jit");
     for c in 0..chains {
         let beta = 0.3 + 0.05 * c as f32;
         a.set_beta(c, beta).unwrap();

@@ -280,7 +280,7 @@ pub unsafe extern "C" fn bg_builder_build(
         // Compiled once here: blocks that cannot be formed (Gaussian precisions, hand-given
         // blocks) are a model error now rather than at sampler creation, and every sampler
         // shares the program.
-        let (_, program) = blockgibbs_facade::compiler::compile(&model).map_err(Error::model)?;
+        let (_, program) = blockgibbs_facade::compiler::compile(&model).map_err(Error::compile)?;
         let handle = handles::register(ModelObject {
             model: Arc::new(model),
             program: Arc::new(program),

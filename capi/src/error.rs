@@ -99,6 +99,12 @@ impl Error {
         Error::new(bg_status::BG_MODEL, e.to_string())
     }
 
+    /// A valid model the compiler rejects (blocks, precisions, size): also a model error to
+    /// C callers, who see one stage.
+    pub(crate) fn compile(e: blockgibbs_facade::compiler::CompileError) -> Error {
+        Error::new(bg_status::BG_MODEL, e.to_string())
+    }
+
     /// A model file that could not be read, parsed or built.
     pub(crate) fn model_file(e: ModelFileError) -> Error {
         let status = match &e {

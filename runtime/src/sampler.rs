@@ -7,7 +7,7 @@ use crate::error::RuntimeError;
 use crate::observers::{Observer, StateView};
 use crate::schedule::SamplingSchedule;
 use crate::state::ChainState;
-use blockgibbs_compiler::{Backend, KernelError, ReferenceBackend};
+use blockgibbs_compiler::{Backend, KernelError};
 use blockgibbs_ir::{Model, NodeId, NodeKind, Program, UpdateRule};
 use rand::{RngCore, SeedableRng};
 use std::sync::Arc;
@@ -71,16 +71,6 @@ pub struct Sampler {
 }
 
 impl Sampler {
-    /// A sampler over `backend` (which holds the program lowered from `model`). Prefer
-    /// [`Sampler::builder`], which also compiles the model and picks the backend.
-    pub fn new(
-        model: Arc<Model>,
-        backend: Arc<dyn Backend>,
-        options: SamplerOptions,
-    ) -> Result<Sampler, RuntimeError> {
-        Sampler::from_parts(model, backend, None, options)
-    }
-
     pub(crate) fn from_parts(
         model: Arc<Model>,
         backend: Arc<dyn Backend>,
@@ -126,15 +116,6 @@ impl Sampler {
             cursor: None,
             app_metadata: None,
         })
-    }
-
-    /// Compiles `model` (colouring or validating its blocks, lowering) and returns a sampler
-    /// on the reference backend (short for [`Sampler::builder`] with
-    /// [`crate::BackendChoice::Reference`]).
-    pub fn reference(model: Arc<Model>, options: SamplerOptions) -> Result<Sampler, RuntimeError> {
-        let (_, program) = blockgibbs_compiler::compile(&model)?;
-        let backend = Arc::new(ReferenceBackend::new(Arc::new(program)));
-        Sampler::new(model, backend, options)
     }
 
     /// The model.
