@@ -24,12 +24,3 @@ impl From<BackendChoice> for EngineChoice {
         }
     }
 }
-
-/// The backend used when none is asked for: the JIT if this machine can run it.
-pub fn default_backend() -> BackendChoice {
-    if blockgibbs_runtime::jit_supported() {
-        BackendChoice::Jit
-    } else {
-        BackendChoice::Reference
-    }
-}

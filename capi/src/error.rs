@@ -129,6 +129,8 @@ impl Error {
                 | ModelError::UnknownNode { .. } => BG_INVALID_ARGUMENT,
                 _ => BG_MODEL,
             },
+            // A weight update the compiler's checks refuse (a precision made non-positive).
+            RuntimeError::Compile(_) => BG_MODEL,
             RuntimeError::ChainOutOfRange { .. }
             | RuntimeError::BlockOutOfRange { .. }
             | RuntimeError::UnknownNode { .. }

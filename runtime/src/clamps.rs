@@ -225,9 +225,9 @@ impl Sampler {
                 }
             }
         }
-        let slots = self.program().slot_of.clone();
+        let program = self.program().clone();
         for (chain, row) in values.chunks_exact(nodes.max(1)).enumerate() {
-            for (&v, &slot) in row.iter().zip(&slots) {
+            for (&v, &slot) in row.iter().zip(&program.slot_of) {
                 self.state.set(slot, chain, v);
             }
         }

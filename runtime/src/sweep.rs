@@ -38,9 +38,7 @@ impl Sampler {
             .map(|b| b.len)
             .max()
             .unwrap_or(0);
-        if threads > 1 && self.state.chunks.len() < threads && largest >= SPLIT_MIN_HEADS {
-            return self.sweep_split_heads(n);
-        }
+        let split = threads > 1 && self.state.chunks.len() < threads && largest >= SPLIT_MIN_HEADS;
         let inputs = SweepInputs {
             backend: &*self.backend,
             rules: &self.rules,
@@ -49,61 +47,65 @@ impl Sampler {
             specialised: &self.specialised,
             clamps: &self.clamps,
         };
-        let backend = inputs.backend;
         let start = self.sweep;
-        let results: Vec<Result<(), KernelError>> = self.pool.install(|| {
-            self.state
-                .chunks
-                .par_iter_mut()
-                .map(|chunk| {
-                    (start..start + n).try_for_each(|s| {
-                        sweep_chunk(&inputs, chunk, s, |b, rule, values, snapshot, ctx| {
-                            backend.update_block(b, rule, values, snapshot, ctx)
+        let failure = if split {
+            sweep_split_heads(&inputs, &mut self.state.chunks, &self.pool, start, n)
+        } else {
+            let backend = inputs.backend;
+            let results: Vec<Result<(), KernelError>> = self.pool.install(|| {
+                self.state
+                    .chunks
+                    .par_iter_mut()
+                    .map(|chunk| {
+                        (start..start + n).try_for_each(|s| {
+                            sweep_chunk(&inputs, chunk, s, |b, rule, values, snapshot, ctx| {
+                                backend.update_block(b, rule, values, snapshot, ctx)
+                            })
                         })
                     })
-                })
-                .collect()
-        });
-        self.sweep += n;
-        match results
-            .into_iter()
-            .zip(&self.state.chunks)
-            .find_map(|(r, c)| r.err().map(|e| (e, c)))
-        {
-            None => Ok(()),
-            Some((e, chunk)) => Err(self.locate_error(e, chunk.first_chain as usize)),
-        }
-    }
-
-    /// [`Sampler::sweep`] for few chunks: each block's heads split across the threads.
-    fn sweep_split_heads(&mut self, n: u64) -> Result<(), RuntimeError> {
-        let inputs = SweepInputs {
-            backend: &*self.backend,
-            rules: &self.rules,
-            key: self.key,
-            weights: &self.weights,
-            specialised: &self.specialised,
-            clamps: &self.clamps,
+                    .collect()
+            });
+            results
+                .into_iter()
+                .zip(&self.state.chunks)
+                .find_map(|(r, c)| r.err().map(|e| (e, c.first_chain as usize, start + n)))
         };
-        let (backend, pool) = (inputs.backend, &self.pool);
-        let threads = pool.current_num_threads();
-        let split =
-            |b: usize, rule, values: &mut [f32], snapshot: Option<&[f32]>, ctx: &LaneContext| {
-                update_block_split(backend, b, rule, values, snapshot, ctx, threads, pool)
-            };
-        let start = self.sweep;
-        for sweep in start..start + n {
-            for chunk in &mut self.state.chunks {
-                if let Err(e) = sweep_chunk(&inputs, chunk, sweep, split) {
-                    let first = chunk.first_chain as usize;
-                    self.sweep = sweep + 1;
-                    return Err(self.locate_error(e, first));
-                }
+        match failure {
+            None => {
+                self.sweep = start + n;
+                Ok(())
+            }
+            Some((e, first_chain, sweeps)) => {
+                self.sweep = sweeps;
+                Err(self.locate_error(e, first_chain))
             }
         }
-        self.sweep = start + n;
-        Ok(())
     }
+}
+
+/// [`Sampler::sweep`] for few chunks: each block's heads split across the threads, one
+/// sweep of one chunk at a time. On failure: the error, the chunk's first chain and the sweep
+/// counter after the failing sweep.
+fn sweep_split_heads(
+    inputs: &SweepInputs<'_>,
+    chunks: &mut [Chunk],
+    pool: &rayon::ThreadPool,
+    start: u64,
+    n: u64,
+) -> Option<(KernelError, usize, u64)> {
+    let (backend, threads) = (inputs.backend, pool.current_num_threads());
+    let split =
+        |b: usize, rule, values: &mut [f32], snapshot: Option<&[f32]>, ctx: &LaneContext| {
+            update_block_split(backend, b, rule, values, snapshot, ctx, threads, pool)
+        };
+    for sweep in start..start + n {
+        for chunk in chunks.iter_mut() {
+            if let Err(e) = sweep_chunk(inputs, chunk, sweep, split) {
+                return Some((e, chunk.first_chain as usize, sweep + 1));
+            }
+        }
+    }
+    None
 }
 
 /// Blocks with fewer heads are not split: the fork-join would cost more than it saves.

@@ -20,7 +20,7 @@ mod run;
 mod score;
 mod session;
 
-pub use crate::backend::{BackendChoice, default_backend};
+pub use crate::backend::BackendChoice;
 pub use fit::FitArgs;
 pub use interrupt::INTERRUPTED_STATUS;
 pub use kinds::{KindError, ModelKind};

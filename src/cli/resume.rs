@@ -40,10 +40,7 @@ pub struct ResumeArgs {
 
 /// `blockgibbs resume`.
 pub(super) fn resume(args: &ResumeArgs) -> Result<(), CliError> {
-    let backend = match args.backend.unwrap_or_else(super::default_backend) {
-        BackendChoice::Reference => RuntimeBackend::Reference,
-        BackendChoice::Jit => RuntimeBackend::Jit,
-    };
+    let backend = args.backend.map_or(RuntimeBackend::Auto, Into::into);
     let sampler = Sampler::resume(&args.checkpoint)
         .backend(backend)
         .threads(args.threads.unwrap_or(0))

@@ -4,7 +4,8 @@ use super::interrupt::Interrupt;
 use super::paths::{Output, check_outputs};
 use super::report::{BenchLine, Done, Stats};
 use super::session::{self, CLI_RUN_VERSION, CliRun, Control, Session, absolute};
-use super::{BackendChoice, CliError, RunArgs, SampleArgs, UsageError, default_backend};
+use super::{BackendChoice, CliError, RunArgs, SampleArgs, UsageError};
+use crate::backend::EngineChoice;
 use crate::model_file::{BuiltModel, ModelFile};
 use crate::output;
 use blockgibbs_runtime::{Moments, Observer, SampleCollector, Sampler, ScalarObservables};
@@ -30,12 +31,11 @@ pub(super) fn prepare(args: &RunArgs) -> Result<Prepared, CliError> {
     let t = Instant::now();
     let (_, program) = built.compile()?;
     let options = file.sampler_options(args.threads.unwrap_or(0));
-    let backend = args.backend.unwrap_or_else(default_backend);
     // Compile time covers lowering and the backend (the JIT's code generation); the chains
     // are set up with them, which costs little beside.
     let mut sampler = Sampler::builder(built.model.clone())
         .program(Arc::new(program))
-        .backend(backend.into())
+        .backend(args.backend.map_or(EngineChoice::Auto, Into::into))
         .options(options)
         .build()?;
     if let Some(note) = sampler.fallback() {

@@ -1,7 +1,7 @@
 //! Models and comparisons shared by the runtime's integration tests.
 #![allow(dead_code)]
 
-use blockgibbs_ir::{Model, ModelBuilder, NodeId, NodeKind};
+use blockgibbs_ir::{Model, ModelBuilder, NodeGroup, NodeId, NodeKind};
 use blockgibbs_runtime::{BackendChoice, Sampler};
 use std::sync::Arc;
 
@@ -45,19 +45,26 @@ pub fn states(s: &Sampler) -> Vec<f32> {
     out
 }
 
+/// The right and down bonds of every site of a periodic `l × l` lattice laid out row-major
+/// in `g`, as the two ends of a pair factor.
+fn periodic_bonds(g: &NodeGroup, l: usize) -> (Vec<NodeId>, Vec<NodeId>) {
+    let (mut a, mut c) = (Vec::new(), Vec::new());
+    for y in 0..l {
+        for x in 0..l {
+            let i = y * l + x;
+            a.extend([g.node(i), g.node(i)]);
+            c.extend([g.node(y * l + (x + 1) % l), g.node(((y + 1) % l) * l + x)]);
+        }
+    }
+    (a, c)
+}
+
 /// Periodic `l × l` Ising lattice: one uniform coupling factor `j` (its weights fold into
 /// the JIT's constants) and a field `h`.
 pub fn ising(l: usize, j: f32, h: f32) -> Model {
     let mut b = ModelBuilder::new();
     let s = b.group("s", NodeKind::Spin, l * l).unwrap();
-    let (mut a, mut c) = (Vec::new(), Vec::new());
-    for y in 0..l {
-        for x in 0..l {
-            let i = y * l + x;
-            a.extend([s.node(i), s.node(i)]);
-            c.extend([s.node(y * l + (x + 1) % l), s.node(((y + 1) % l) * l + x)]);
-        }
-    }
+    let (a, c) = periodic_bonds(&s, l);
     b.pair_coupling("j", &a, &c, &vec![j; a.len()]);
     b.linear_bias("h", &s.ids(), &vec![h; l * l]);
     b.build().unwrap()
@@ -67,14 +74,7 @@ pub fn ising(l: usize, j: f32, h: f32) -> Model {
 pub fn potts(l: usize, q: u32, j: f32) -> Model {
     let mut b = ModelBuilder::new();
     let s = b.group("p", NodeKind::Categorical(q), l * l).unwrap();
-    let (mut a, mut c) = (Vec::new(), Vec::new());
-    for y in 0..l {
-        for x in 0..l {
-            let i = y * l + x;
-            a.extend([s.node(i), s.node(i)]);
-            c.extend([s.node(y * l + (x + 1) % l), s.node(((y + 1) % l) * l + x)]);
-        }
-    }
+    let (a, c) = periodic_bonds(&s, l);
     b.potts_coupling("j", &a, &c, &vec![j; a.len()]);
     let theta: Vec<f32> = (0..l * l * q as usize)
         .map(|i| (i % 5) as f32 * 0.1)
