@@ -26,9 +26,12 @@ use thiserror::Error;
 
 pub use super::driven::DrivenBeta;
 pub use super::estimator::GradientEstimator;
+use super::estimator::{hidden_probs_rows, visible_probs_rows, weighted_stats};
 use super::{BinaryRbm, MAX_EXACT_UNITS, RbmError};
 use crate::ising::IsingError;
 use crate::optim::{LrSchedule, Method, Optimizer};
+use blockgibbs_runtime::BackendChoice;
+use faer::Mat;
 
 /// What can go wrong when estimating gradients or training.
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -39,6 +42,9 @@ pub enum TrainError {
     /// The optimiser rejected its settings or a step (e.g. a NaN learning rate); boxed.
     #[error("optimiser: {0}")]
     Optimizer(Box<IsingError>),
+    /// The runtime sampler rejected a call (boxed).
+    #[error("sampling: {0}")]
+    Sampler(Box<crate::machine::MachineError>),
     /// An invalid training or sampling option.
     #[error("training option `{field}`: {reason}")]
     InvalidOption {
@@ -162,38 +168,6 @@ pub struct PhaseStats {
     pub h: Vec<f64>,
 }
 
-impl PhaseStats {
-    pub(super) fn zeros(nv: usize, nh: usize) -> PhaseStats {
-        PhaseStats {
-            vh: vec![0.0; nv * nh],
-            v: vec![0.0; nv],
-            h: vec![0.0; nh],
-        }
-    }
-
-    /// Adds `weight · (v hᵀ, v, h)`.
-    pub(super) fn add(&mut self, v: &[f64], h: &[f64], weight: f64) {
-        let nh = h.len();
-        for (i, &vi) in v.iter().enumerate() {
-            self.v[i] += weight * vi;
-            if vi != 0.0 {
-                for (x, &hj) in self.vh[i * nh..(i + 1) * nh].iter_mut().zip(h) {
-                    *x += weight * vi * hj;
-                }
-            }
-        }
-        for (x, &hj) in self.h.iter_mut().zip(h) {
-            *x += weight * hj;
-        }
-    }
-
-    pub(super) fn scale(&mut self, s: f64) {
-        for x in self.vh.iter_mut().chain(&mut self.v).chain(&mut self.h) {
-            *x *= s;
-        }
-    }
-}
-
 /// A gradient of the mean negative log-likelihood (plus penalties), split by parameter.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RbmGradient {
@@ -245,13 +219,8 @@ pub struct GradientEstimate {
 
 /// The positive phase of a binary batch: means over examples of `v E[h|v]ᵀ`, `v`, `E[h|v]`.
 pub fn positive_phase(rbm: &BinaryRbm, batch: &[f32]) -> Result<PhaseStats, TrainError> {
-    let rows = rbm.check_data(batch, true)?;
-    let mut stats = PhaseStats::zeros(rbm.n_visible(), rbm.n_hidden());
-    for v in batch.chunks_exact(rbm.n_visible()) {
-        stats.add(&to_f64(v), &rbm.hidden_probs(v)?, 1.0);
-    }
-    stats.scale(1.0 / rows as f64);
-    Ok(stats)
+    rbm.check_data(batch, true)?;
+    Ok(super::estimator::rows_stats(rbm, batch))
 }
 
 /// Exact model statistics `E_model[v hᵀ]`, `E[v]`, `E[h]` by enumerating the smaller layer
@@ -281,16 +250,15 @@ pub fn exact_model_stats(rbm: &BinaryRbm) -> Result<PhaseStats, TrainError> {
         });
     }
     let log_z = super::log_sum_exp(&log_w);
-    let mut stats = PhaseStats::zeros(nv, nh);
-    for (s, lw) in states.iter().zip(&log_w) {
-        let p = (lw - log_z).exp();
-        if enum_visible {
-            stats.add(&to_f64(s), &rbm.hidden_probs(s)?, p);
-        } else {
-            stats.add(&rbm.visible_probs(s)?, &to_f64(s), p);
-        }
-    }
-    Ok(stats)
+    let p: Vec<f64> = log_w.iter().map(|lw| (lw - log_z).exp()).collect();
+    let x = Mat::from_fn(states.len(), n, |r, k| states[r][k] as f64);
+    Ok(if enum_visible {
+        let h = hidden_probs_rows(rbm, x.as_ref());
+        weighted_stats(x.as_ref(), h.as_ref(), &p)
+    } else {
+        let v = visible_probs_rows(rbm, x.as_ref());
+        weighted_stats(v.as_ref(), x.as_ref(), &p)
+    })
 }
 
 /// The exact gradient of the mean negative log-likelihood of binary `data` plus `penalty`,
@@ -393,10 +361,15 @@ pub struct TrainOptions {
     pub batch_size: usize,
     /// Seed of the shuffling stream and (via stream 1) of the Gibbs sampler.
     pub seed: u64,
+    /// The kernels of the Gibbs sweeps (the same results bit for bit on every one).
+    pub backend: BackendChoice,
+    /// Threads of the sampler (0: one per core); results do not depend on it.
+    pub threads: usize,
 }
 
 impl Default for TrainOptions {
-    /// PCD-1 with 100 chains, no penalty, SGD at 0.05, 10 epochs of batches of 100, seed 0.
+    /// PCD-1 with 100 chains, no penalty, SGD at 0.05, 10 epochs of batches of 100, seed 0,
+    /// the best backend on one thread.
     fn default() -> Self {
         TrainOptions {
             sampling: Sampling::Pcd { k: 1, chains: 100 },
@@ -406,6 +379,8 @@ impl Default for TrainOptions {
             epochs: 10,
             batch_size: 100,
             seed: 0,
+            backend: BackendChoice::default(),
+            threads: 1,
         }
     }
 }
@@ -469,7 +444,9 @@ pub fn fit(
     let mut sampler_seed = ChaCha8Rng::seed_from_u64(options.seed);
     sampler_seed.set_stream(1);
     let mut estimator =
-        GradientEstimator::new(options.sampling, options.penalty, sampler_seed.random())?;
+        GradientEstimator::new(options.sampling, options.penalty, sampler_seed.random())?
+            .backend(options.backend)
+            .threads(options.threads);
     let mut shuffle_rng = ChaCha8Rng::seed_from_u64(options.seed);
     let mut params = to_f64(&[rbm.weights(), rbm.visible_bias(), rbm.hidden_bias()].concat());
     let (n_w, nh) = (rbm.weights().len(), rbm.n_hidden());
