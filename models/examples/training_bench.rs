@@ -121,10 +121,10 @@ fn sgd(params: &mut [f64], grad: &[f64]) {
 }
 
 fn deep(args: &Args, data: &[f32]) -> Result<(), AnyError> {
-    let layers = [784, 500, 500]
-        .map(|n| Layer::zeros(UnitKind::Binary, n))
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut layers = Vec::new();
+    for n in [784, 500, 500] {
+        layers.push(Layer::zeros(UnitKind::Binary, n)?);
+    }
     let mut machine = BoltzmannMachine::random(layers, 0.01, 2)?;
     let mut estimator = DeepGradientEstimator::new(
         args.k,

@@ -172,7 +172,7 @@ impl<X: ExponentialFamily, Z: ExponentialFamily> Harmonium<X, Z> {
         }
         let options = SamplingOptions {
             chains: z.len() / width,
-            ..options.clone()
+            ..*options
         };
         let mut chains = HarmoniumSampler::new(self, Order::ObservableFirst, &options)?;
         chains.set_latent(z)?;
@@ -203,7 +203,7 @@ impl<X: ExponentialFamily, Z: ExponentialFamily> Harmonium<X, Z> {
         let positive = self.data_statistics(data)?;
         let options = SamplingOptions {
             chains: data.rows(),
-            ..options.clone()
+            ..*options
         };
         let mut chains = HarmoniumSampler::new(self, Order::LatentFirst, &options)?;
         chains.set_observable(data.as_slice())?;

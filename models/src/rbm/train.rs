@@ -30,7 +30,6 @@ use super::estimator::{hidden_probs_rows, visible_probs_rows, weighted_stats};
 use super::{BinaryRbm, MAX_EXACT_UNITS, RbmError};
 use crate::ising::IsingError;
 use crate::optim::{LrSchedule, Method, Optimizer};
-use blockgibbs_runtime::BackendChoice;
 use faer::Mat;
 
 /// What can go wrong when estimating gradients or training.
@@ -359,17 +358,15 @@ pub struct TrainOptions {
     pub epochs: usize,
     /// Examples per mini-batch (≥ 1; the last batch of an epoch may be smaller).
     pub batch_size: usize,
-    /// Seed of the shuffling stream and (via stream 1) of the Gibbs sampler.
+    /// Seed of the shuffling stream and (via stream 1) of the Gibbs sampler. The sweeps run
+    /// on the best backend on one thread (results are the same on every backend); a
+    /// `backend` field joins once the command line, which builds these options field by
+    /// field, is migrated with it.
     pub seed: u64,
-    /// The kernels of the Gibbs sweeps (the same results bit for bit on every one).
-    pub backend: BackendChoice,
-    /// Threads of the sampler (0: one per core); results do not depend on it.
-    pub threads: usize,
 }
 
 impl Default for TrainOptions {
-    /// PCD-1 with 100 chains, no penalty, SGD at 0.05, 10 epochs of batches of 100, seed 0,
-    /// the best backend on one thread.
+    /// PCD-1 with 100 chains, no penalty, SGD at 0.05, 10 epochs of batches of 100, seed 0.
     fn default() -> Self {
         TrainOptions {
             sampling: Sampling::Pcd { k: 1, chains: 100 },
@@ -379,8 +376,6 @@ impl Default for TrainOptions {
             epochs: 10,
             batch_size: 100,
             seed: 0,
-            backend: BackendChoice::default(),
-            threads: 1,
         }
     }
 }
@@ -444,9 +439,7 @@ pub fn fit(
     let mut sampler_seed = ChaCha8Rng::seed_from_u64(options.seed);
     sampler_seed.set_stream(1);
     let mut estimator =
-        GradientEstimator::new(options.sampling, options.penalty, sampler_seed.random())?
-            .backend(options.backend)
-            .threads(options.threads);
+        GradientEstimator::new(options.sampling, options.penalty, sampler_seed.random())?;
     let mut shuffle_rng = ChaCha8Rng::seed_from_u64(options.seed);
     let mut params = to_f64(&[rbm.weights(), rbm.visible_bias(), rbm.hidden_bias()].concat());
     let (n_w, nh) = (rbm.weights().len(), rbm.n_hidden());
