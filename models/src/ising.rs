@@ -315,10 +315,7 @@ pub fn hinton_init(
         .collect())
 }
 
-/// The logistic function 1 / (1 + e^−x).
-pub fn sigmoid(x: f64) -> f64 {
-    1.0 / (1.0 + (-x).exp())
-}
+pub use crate::numeric::sigmoid;
 
 /// A q-state Potts model on any graph: categorical nodes c_i ∈ {0..q−1} with energy
 /// `−β(Σ_i θ_i[c_i] + Σ_e J_e δ(c_i, c_j))`.

@@ -26,7 +26,7 @@
 //! - [`dgd`]: multiDGD's Gaussian-mixture latent prior, its MAP priors, supervised variant
 //!   and representation layer.
 //! - [`samples`] (validated data matrices), [`linalg`] (faer behind checked wrappers),
-//!   [`metrics`] (adjusted Rand index).
+//!   [`metrics`] (adjusted Rand index), [`numeric`] (sigmoid, softplus, log-sum-exp).
 
 pub mod datasets;
 pub mod dgd;
@@ -41,6 +41,7 @@ pub mod linalg;
 pub mod machine;
 pub mod metrics;
 pub mod mixture;
+pub mod numeric;
 pub mod optim;
 pub mod rbm;
 pub mod samples;

@@ -188,6 +188,7 @@ fn ais_log_z_is_within_its_reported_error_of_the_exact_value() {
         seed: 4,
         base_visible_bias: Some(vec![-0.3; 12]),
         base_hidden_bias: Some(vec![0.0; 10]),
+        ..AisOptions::default()
     };
     let g = ais_log_partition(&rbm, &geo).unwrap();
     assert!(

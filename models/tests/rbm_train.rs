@@ -3,6 +3,7 @@
 //! penalties, initialisation statistics, likelihood gains of `fit`, typed errors.
 
 use blockgibbs_models::IsingError;
+use blockgibbs_models::machine::MachineError;
 use blockgibbs_models::optim::{LrSchedule, Method};
 use blockgibbs_models::rbm::{
     BinaryRbm, EpochReport, GradientEstimator, Penalty, RbmError, Sampling, TrainError,
@@ -330,6 +331,10 @@ fn glorot_init_statistics() {
 }
 
 fn train_case(sampling: Sampling, epochs: usize) -> (f64, f64, f64, Vec<f64>) {
+    train_case_seeded(sampling, epochs, 5)
+}
+
+fn train_case_seeded(sampling: Sampling, epochs: usize, seed: u64) -> (f64, f64, f64, Vec<f64>) {
     // Hidden units switch on overlapping groups of visible units: strongly correlated data
     // that the independent (hinton-initialised) model fits badly.
     let groups: [&[usize]; 4] = [&[0, 1, 2], &[3, 4, 5], &[0, 3], &[1, 4, 5]];
@@ -351,7 +356,7 @@ fn train_case(sampling: Sampling, epochs: usize) -> (f64, f64, f64, Vec<f64>) {
         lr: LrSchedule::Constant(0.02),
         epochs,
         batch_size: 50,
-        seed: 5,
+        seed,
     };
     let mut curve = Vec::new();
     let mut cb = |r: &EpochReport, m: &BinaryRbm| {
@@ -367,12 +372,22 @@ fn train_case(sampling: Sampling, epochs: usize) -> (f64, f64, f64, Vec<f64>) {
     (ll_truth, ll_start, ll_end, curve)
 }
 
+/// The gap to the generator after 60 epochs of PCD-1 varies with the seed: over seeds 0–9
+/// it was 0.016–0.087 nats (mean 0.042, sd 0.022). The mean over four seeds has sd ≈ 0.011,
+/// so the 0.08 bound sits about 3.5 sd above its expected value.
 #[test]
 fn pcd_training_raises_exact_log_likelihood_to_near_the_generator() {
-    let (truth, start, end, _) = train_case(Sampling::Pcd { k: 1, chains: 100 }, 60);
-    eprintln!("PCD: truth {truth:.4}, start {start:.4}, end {end:.4}");
-    assert!(end > start + 0.3, "start {start}, end {end}");
-    assert!(end > truth - 0.08, "truth {truth}, end {end}");
+    let mut ends = Vec::new();
+    let mut truth = 0.0;
+    for seed in 0..4 {
+        let (t, start, end, _) = train_case_seeded(Sampling::Pcd { k: 1, chains: 100 }, 60, seed);
+        eprintln!("PCD seed {seed}: truth {t:.4}, start {start:.4}, end {end:.4}");
+        assert!(end > start + 0.3, "seed {seed}: start {start}, end {end}");
+        ends.push(end);
+        truth = t;
+    }
+    let mean = ends.iter().sum::<f64>() / ends.len() as f64;
+    assert!(mean > truth - 0.08, "truth {truth}, mean end {mean}");
 }
 
 #[test]
@@ -466,7 +481,7 @@ fn bad_input_gives_typed_errors() {
     let wider = BinaryRbm::zeros(5, 3).unwrap();
     assert!(matches!(
         pcd.estimate(&wider, &[1.0; 5]).unwrap_err(),
-        TrainError::Rbm(RbmError::ShapeMismatch { .. })
+        TrainError::Sampler(e) if matches!(*e, MachineError::ShapeMismatch { expected: 4, found: 5, .. })
     ));
     pcd.reset_chains();
     assert!(pcd.fantasy_particles().is_empty());

@@ -6,29 +6,7 @@ pub(crate) fn ln_gamma(x: f64) -> f64 {
     libm::lgamma(x)
 }
 
-/// `ln(1 + e^y)` without overflow for large `y` or loss of precision for very negative `y`.
-pub(crate) fn softplus(y: f64) -> f64 {
-    y.max(0.0) + (-y.abs()).exp().ln_1p()
-}
-
-/// The logistic function `1 / (1 + e^{−y})`, stable for either sign of `y`.
-pub(crate) fn sigmoid(y: f64) -> f64 {
-    if y >= 0.0 {
-        1.0 / (1.0 + (-y).exp())
-    } else {
-        let e = y.exp();
-        e / (1.0 + e)
-    }
-}
-
-/// `ln Σ_i e^{y_i}`; `−∞` when every term is `−∞` (rather than the NaN of `−∞ − (−∞)`).
-pub(crate) fn log_sum_exp(values: &[f64]) -> f64 {
-    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if max == f64::NEG_INFINITY {
-        return max;
-    }
-    max + values.iter().map(|v| (v - max).exp()).sum::<f64>().ln()
-}
+pub(crate) use crate::numeric::{log_sum_exp, sigmoid, softplus};
 
 /// Terms of the Cohen–Rodriguez Villegas–Zagier acceleration: the error is below
 /// `2 a_0 / (3 + √8)^n`, about `a_0 · 10⁻²³` for `n = 30`.

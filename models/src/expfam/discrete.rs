@@ -9,20 +9,7 @@ use super::{
     check_vector, log_sum_exp, uniform,
 };
 
-/// `log(1 + e^t)` without overflow.
-fn softplus(t: f64) -> f64 {
-    t.max(0.0) + (-t.abs()).exp().ln_1p()
-}
-
-/// `σ(t) = 1 / (1 + e^{−t})` without overflow.
-fn sigmoid(t: f64) -> f64 {
-    if t >= 0.0 {
-        1.0 / (1.0 + (-t).exp())
-    } else {
-        let e = t.exp();
-        e / (1.0 + e)
-    }
-}
+use crate::numeric::{sigmoid, softplus};
 
 /// `p ln p`, with `0 ln 0 = 0`.
 fn xlogx(p: f64) -> f64 {

@@ -367,14 +367,7 @@ pub(crate) fn check_two_state(
     }
 }
 
-/// `log Σ exp(v)`, stable; `−∞` for an empty slice.
-pub(crate) fn log_sum_exp(v: &[f64]) -> f64 {
-    let m = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if m == f64::NEG_INFINITY {
-        return m;
-    }
-    m + v.iter().map(|x| (x - m).exp()).sum::<f64>().ln()
-}
+pub(crate) use crate::numeric::log_sum_exp;
 
 /// A uniform draw in [0, 1).
 pub(crate) fn uniform(rng: &mut dyn RngCore) -> f64 {

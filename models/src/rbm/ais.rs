@@ -9,27 +9,24 @@
 //! `β_k W`, visible bias `(1−β_k) a₀ + β_k a` and hidden bias `(1−β_k) b₀ + β_k b`. With the
 //! default base this is exactly "scale only the weights by `β_k`".
 //!
-//! **Transitions.** One block-Gibbs sweep `v → h → v` of the intermediate RBM. It is
-//! implemented directly in Rust rather than through the blockgibbs [`Sampler`] because the
-//! runtime's per-chain β scales *every* coefficient (biases too), which is not the AIS path
-//! above; building and compiling one model per β_k would be correct but needlessly slow.
-//! The direct transition is exact (the model's exact conditionals, in `f64`).
-//!
-//! **Randomness.** Run `r` uses its own ChaCha8 stream (`seed`, stream `r`), so results do
-//! not depend on the number of rayon threads.
+//! **Transitions.** One block-Gibbs sweep `h | v` then `v | h` of the intermediate RBM, on
+//! the blockgibbs runtime: the runs are the chains of one [`MachineSampler`], made once, whose
+//! parameters are set to the intermediate RBM's before each sweep
+//! ([`MachineSampler::set_machine`]; the runtime's per-chain β would scale the biases too,
+//! which is not this path). The first sweep, at `β_0 = 0` where `W = 0`, draws the base
+//! exactly. Results depend on the seed only (not on the backend or the thread count).
 //!
 //! **Weights.** `log w = Σ_k [log p*_k(v_{k−1}) − log p*_{k−1}(v_{k−1})]` with the hidden
 //! layer summed out analytically (`p*` is the unnormalised visible marginal); then
 //! `log Ẑ = log Z₀ + log mean exp(log w)`, with the delta-method standard error
 //! `sd(w) / (√M · mean(w))` and the effective sample size `(Σw)² / Σw²`.
-//!
-//! [`Sampler`]: blockgibbs_runtime::Sampler
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
+use blockgibbs_runtime::{BackendChoice, SamplerOptions};
+use faer::{Accum, Mat, MatRef};
 
-use super::{BinaryRbm, RbmError, sigmoid, softplus};
+use super::{BinaryRbm, RbmError, softplus};
+use crate::linalg::matmul;
+use crate::machine::{BoltzmannMachine, Layer, MachineError, MachineSampler, SamplingMode};
 
 /// The ladder of inverse temperatures `0 = β_0 < … < β_K = 1`.
 #[derive(Debug, Clone, PartialEq)]
@@ -109,8 +106,12 @@ pub struct AisOptions {
     pub runs: usize,
     /// The β ladder.
     pub schedule: BetaSchedule,
-    /// Seed of the ChaCha8 streams (run `r` uses stream `r`).
+    /// Seed of the sampler.
     pub seed: u64,
+    /// The kernels of the sweeps (the same results bit for bit on every one).
+    pub backend: BackendChoice,
+    /// Threads of the sampler (0: one per core); results do not depend on it.
+    pub threads: usize,
     /// Visible bias `a₀` of the base RBM; `None` uses the machine's `a`. A common choice is
     /// the logit of the (smoothed) data marginals.
     pub base_visible_bias: Option<Vec<f32>>,
@@ -119,12 +120,15 @@ pub struct AisOptions {
 }
 
 impl Default for AisOptions {
-    /// 100 runs, 1,000 linear steps, seed 0, the machine's own biases as base.
+    /// 100 runs, 1,000 linear steps, seed 0, the best backend on every core, the machine's
+    /// own biases as base.
     fn default() -> Self {
         AisOptions {
             runs: 100,
             schedule: BetaSchedule::Linear { steps: 1000 },
             seed: 0,
+            backend: BackendChoice::default(),
+            threads: 0,
             base_visible_bias: None,
             base_hidden_bias: None,
         }
@@ -175,14 +179,12 @@ pub fn ais_log_partition(rbm: &BinaryRbm, options: &AisOptions) -> Result<AisRes
         a1: rbm.visible_bias().iter().map(|&x| x as f64).collect(),
         b1: rbm.hidden_bias().iter().map(|&x| x as f64).collect(),
     };
-    let log_weights: Vec<f64> = (0..options.runs)
-        .into_par_iter()
-        .map(|r| {
-            let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
-            rng.set_stream(r as u64);
-            path.run(&betas, &mut rng)
-        })
-        .collect();
+    let log_weights = path
+        .run(&betas, options)
+        .map_err(|e| RbmError::InvalidAis {
+            field: "sampler",
+            reason: e.to_string(),
+        })?;
     let (log_mean, std_err, ess) = weight_stats(&log_weights);
     Ok(AisResult {
         log_z: log_z_base + log_mean,
@@ -239,62 +241,74 @@ struct Path<'a> {
 }
 
 impl Path<'_> {
-    /// One AIS run; returns its log importance weight.
-    fn run(&self, betas: &[f64], rng: &mut ChaCha8Rng) -> f64 {
-        let (nv, nh) = (self.rbm.n_visible(), self.rbm.n_hidden());
-        let w = self.rbm.weights();
-        // Exact sample of the base: independent units.
-        let mut v: Vec<f64> = self
-            .a0
+    /// The intermediate RBM at `beta`: weights `β W`, biases `(1 − β)·base + β·own`.
+    fn machine(&self, beta: f64) -> Result<BoltzmannMachine, MachineError> {
+        let mix = |base: &[f64], own: &[f64]| -> Vec<f32> {
+            base.iter()
+                .zip(own)
+                .map(|(&b0, &b1)| ((1.0 - beta) * b0 + beta * b1) as f32)
+                .collect()
+        };
+        let w = self
+            .rbm
+            .weights()
             .iter()
-            .map(|&a| bernoulli(rng, sigmoid(a)))
+            .map(|&w| (beta * w as f64) as f32)
             .collect();
-        let mut h = vec![0.0; nh];
-        let mut wv = vec![0.0; nh];
-        let mut log_w = 0.0;
+        let layers = vec![
+            Layer::binary(mix(&self.a0, &self.a1))?,
+            Layer::binary(mix(&self.b0, &self.b1))?,
+        ];
+        BoltzmannMachine::new(layers, vec![w])
+    }
+
+    /// Every run's log importance weight; the runs are the sampler's chains.
+    fn run(&self, betas: &[f64], options: &AisOptions) -> Result<Vec<f64>, MachineError> {
+        let (nv, nh) = (self.rbm.n_visible(), self.rbm.n_hidden());
+        let runs = options.runs;
+        let sampler_options = SamplerOptions {
+            chains: runs,
+            seed: options.seed,
+            threads: options.threads,
+            beta: 1.0,
+        };
+        let mut sampler = MachineSampler::new(
+            &self.machine(betas[0])?,
+            &[],
+            sampler_options,
+            options.backend,
+        )?;
+        // At β_0 = 0 the layers are independent: one sweep draws the base exactly.
+        sampler.run(SamplingMode::MarkovChain, 1)?;
+        let w: Vec<f64> = self.rbm.weights().iter().map(|&x| x as f64).collect();
+        let w = MatRef::from_row_major_slice(&w, nv, nh);
+        let mut log_w = vec![0.0; runs];
+        let mut wv = Mat::zeros(runs, nh);
         for k in 1..betas.len() {
-            self.weights_times_v(&v, &mut wv);
-            log_w +=
-                self.log_marginal(&v, &wv, betas[k]) - self.log_marginal(&v, &wv, betas[k - 1]);
+            let values = sampler.layer_values(0)?;
+            let v = Mat::from_fn(runs, nv, |r, i| values[r * nv + i] as f64);
+            matmul(wv.as_mut(), Accum::Replace, v.as_ref(), w, 1.0);
+            for (r, lw) in log_w.iter_mut().enumerate() {
+                let row = &values[r * nv..(r + 1) * nv];
+                let wv_r: Vec<f64> = (0..nh).map(|j| wv[(r, j)]).collect();
+                *lw += self.log_marginal(row, &wv_r, betas[k])
+                    - self.log_marginal(row, &wv_r, betas[k - 1]);
+            }
             if k + 1 == betas.len() {
                 break;
             }
-            // Gibbs sweep v → h → v of the intermediate RBM at β_k.
-            let beta = betas[k];
-            for j in 0..nh {
-                let field = (1.0 - beta) * self.b0[j] + beta * (self.b1[j] + wv[j]);
-                h[j] = bernoulli(rng, sigmoid(field));
-            }
-            for i in 0..nv {
-                let row = &w[i * nh..(i + 1) * nh];
-                let wh: f64 = row.iter().zip(&h).map(|(&wij, &hj)| wij as f64 * hj).sum();
-                let field = (1.0 - beta) * self.a0[i] + beta * (self.a1[i] + wh);
-                v[i] = bernoulli(rng, sigmoid(field));
-            }
+            sampler.set_machine(&self.machine(betas[k])?)?;
+            sampler.run(SamplingMode::MarkovChain, 1)?;
         }
-        log_w
-    }
-
-    /// `wv = Wᵀv`.
-    fn weights_times_v(&self, v: &[f64], wv: &mut [f64]) {
-        let nh = self.rbm.n_hidden();
-        let w = self.rbm.weights();
-        wv.iter_mut().for_each(|x| *x = 0.0);
-        for (i, &vi) in v.iter().enumerate() {
-            if vi != 0.0 {
-                for (x, &wij) in wv.iter_mut().zip(&w[i * nh..(i + 1) * nh]) {
-                    *x += wij as f64;
-                }
-            }
-        }
+        Ok(log_w)
     }
 
     /// Unnormalised log visible marginal of the intermediate RBM at `beta`, given `Wᵀv`.
-    fn log_marginal(&self, v: &[f64], wv: &[f64], beta: f64) -> f64 {
+    fn log_marginal(&self, v: &[f32], wv: &[f64], beta: f64) -> f64 {
         let lin: f64 = v
             .iter()
             .zip(self.a0.iter().zip(&self.a1))
-            .map(|(&vi, (&a0, &a1))| vi * ((1.0 - beta) * a0 + beta * a1))
+            .map(|(&vi, (&a0, &a1))| vi as f64 * ((1.0 - beta) * a0 + beta * a1))
             .sum();
         let hid: f64 = wv
             .iter()
@@ -303,8 +317,4 @@ impl Path<'_> {
             .sum();
         lin + hid
     }
-}
-
-fn bernoulli(rng: &mut ChaCha8Rng, p: f64) -> f64 {
-    if rng.random::<f64>() < p { 1.0 } else { 0.0 }
 }

@@ -1,30 +1,41 @@
-//! The CD-k / PCD / driven-PCD gradient estimator of [`super::train`].
+//! The CD-k / PCD / driven-PCD gradient estimator of [`super::train`], and the phase
+//! statistics it and the exact gradient share.
 //!
-//! **Sampler choice.** The Gibbs sweeps are implemented directly in Rust with one seeded
-//! ChaCha8 stream per estimator (chains updated in order), as in [`super::ais`], not through
-//! the blockgibbs runtime: the parameters change after every optimiser step, and rebuilding
-//! and compiling a [`blockgibbs_ir::Model`] per step would cost more than the sweeps. The
-//! sweeps draw like the runtime's binary kernels (f32 fields, `u + u·e < 1` with the shared
-//! approximate exp; see `gibbs_sweep`); the Rao–Blackwellised statistics use the exact
-//! conditionals in `f64`. Results are deterministic for a given seed.
+//! **Sampler.** The Gibbs sweeps run on the blockgibbs runtime, through the same
+//! [`MachineSampler`] as every layered machine (the RBM as a two-layer
+//! [`BoltzmannMachine`], sweeps `h | v` then `v | h`), on the backend of
+//! [`GradientEstimator::backend`]. The sampler is made at the first estimate and kept: later
+//! estimates give it the new parameters ([`MachineSampler::set_machine`], no compilation)
+//! and a fresh seed from the estimator's ChaCha8 stream, so results are deterministic for a
+//! seed and the same on every backend and thread count. PCD's fantasy particles are the
+//! sampler's chains (started from its own seeded uniform bits).
 //!
-//! Driven PCD draws its inverse temperatures from a second ChaCha8 stream (stream 1 of the
-//! same seed), so the Gibbs uniforms are those of plain PCD with the same seed: as
-//! `beta_std → 0` the driven chains follow plain PCD's draw for draw.
+//! Driven PCD sets every chain's inverse temperature before each sweep
+//! ([`blockgibbs_runtime::Sampler::set_betas`]; β scales the whole field, biases included,
+//! which is the driven conditional `σ(β · field)`); the temperatures come from a second
+//! ChaCha8 stream (stream 1 of the same seed), advanced sweep by sweep in chain order.
+//!
+//! **Statistics.** `E[v hᵀ]` of a set of rows is `Vᵀ diag(w) H` for weights `w` — faer's
+//! gemm ([`crate::linalg::matmul`]) in `f64`, as are the hidden fields `V W` the conditional
+//! expectations `E[h | v]` come from.
 
+use faer::{Accum, Mat, MatRef};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::BinaryRbm;
 use super::driven::BetaProcess;
 use super::train::{
     GradientEstimate, Penalty, PhaseStats, RbmGradient, Sampling, TrainError, positive_phase,
 };
-use super::{BinaryRbm, RbmError};
+use crate::linalg::matmul;
+use crate::machine::{BoltzmannMachine, MachineSampler, SamplingMode};
+use crate::numeric::sigmoid;
+use blockgibbs_runtime::{BackendChoice, SamplerOptions};
 
-/// CD-k / PCD gradient estimator. Holds the ChaCha8 streams and, for PCD, the persistent
-/// fantasy particles (`chains × n_visible`, row-major) and, for driven PCD, their inverse
-/// temperatures.
-#[derive(Debug, Clone)]
+/// CD-k / PCD gradient estimator. Holds the ChaCha8 streams, the runtime sampler (for PCD
+/// its chains are the persistent fantasy particles) and, for driven PCD, the chains'
+/// inverse temperatures.
 pub struct GradientEstimator {
     sampling: Sampling,
     penalty: Penalty,
@@ -32,10 +43,25 @@ pub struct GradientEstimator {
     beta_rng: ChaCha8Rng,
     fantasy: Vec<f32>,
     betas: Option<BetaProcess>,
+    backend: BackendChoice,
+    threads: usize,
+    sampler: Option<MachineSampler>,
+}
+
+impl std::fmt::Debug for GradientEstimator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GradientEstimator")
+            .field("sampling", &self.sampling)
+            .field("penalty", &self.penalty)
+            .field("betas", &self.betas)
+            .field("backend", &self.backend)
+            .field("threads", &self.threads)
+            .finish_non_exhaustive()
+    }
 }
 
 impl GradientEstimator {
-    /// A validated estimator seeded with `seed`.
+    /// A validated estimator seeded with `seed`, on the best backend and one thread.
     pub fn new(
         sampling: Sampling,
         penalty: Penalty,
@@ -52,7 +78,24 @@ impl GradientEstimator {
             beta_rng,
             fantasy: Vec::new(),
             betas: None,
+            backend: BackendChoice::default(),
+            threads: 1,
+            sampler: None,
         })
+    }
+
+    /// The estimator with its sweeps on `backend` (every backend gives the same estimates
+    /// bit for bit).
+    pub fn backend(mut self, backend: BackendChoice) -> GradientEstimator {
+        self.backend = backend;
+        self
+    }
+
+    /// The estimator with its sweeps on `threads` threads (default 1; 0 is one per core);
+    /// estimates do not depend on it.
+    pub fn threads(mut self, threads: usize) -> GradientEstimator {
+        self.threads = threads;
+        self
     }
 
     /// The sampling method.
@@ -60,8 +103,13 @@ impl GradientEstimator {
         self.sampling
     }
 
-    /// The persistent fantasy particles (`chains × n_visible`, row-major); empty before the
-    /// first PCD estimate and always for CD.
+    /// The runtime sampler, once the first estimate has made it.
+    pub fn sampler(&self) -> Option<&MachineSampler> {
+        self.sampler.as_ref()
+    }
+
+    /// The persistent fantasy particles (`chains × n_visible`, row-major) after the last
+    /// estimate; empty before the first PCD estimate and always for CD.
     pub fn fantasy_particles(&self) -> &[f32] {
         &self.fantasy
     }
@@ -72,12 +120,12 @@ impl GradientEstimator {
         self.betas.as_ref().map_or(&[], |b| b.betas())
     }
 
-    /// Forgets the persistent fantasy particles (and driven temperatures); the next PCD
-    /// estimate starts new chains from uniform bits (needed after changing the machine's
-    /// number of visible units).
+    /// Forgets the persistent fantasy particles (and driven temperatures) and the sampler;
+    /// the next estimate starts new chains (needed after changing the machine's shape).
     pub fn reset_chains(&mut self) {
         self.fantasy.clear();
         self.betas = None;
+        self.sampler = None;
     }
 
     /// Estimates the gradient of the mean negative log-likelihood of the binary `batch`
@@ -88,20 +136,48 @@ impl GradientEstimator {
         batch: &[f32],
     ) -> Result<GradientEstimate, TrainError> {
         let positive = positive_phase(rbm, batch)?;
-        let nv = rbm.n_visible();
-        let (k, mut chains) = match self.sampling {
-            Sampling::Cd { k } => (k, batch.to_vec()),
-            Sampling::Pcd { k, chains } | Sampling::DrivenPcd { k, chains, .. } => {
-                self.prepare_chains(chains, nv)?;
-                (k, std::mem::take(&mut self.fantasy))
-            }
+        let (k, chains) = match self.sampling {
+            Sampling::Cd { k } => (k, batch.len() / rbm.n_visible()),
+            Sampling::Pcd { k, chains } | Sampling::DrivenPcd { k, chains, .. } => (k, chains),
         };
-        let negative = self.advance(rbm, &mut chains, k);
-        if self.sampling.persistent_chains().is_some() {
-            // Put the chains back even if a sweep failed, so an error loses no state.
-            self.fantasy = chains;
+        if let (Sampling::DrivenPcd { driven, .. }, None) = (self.sampling, &self.betas) {
+            self.betas = Some(BetaProcess::new(driven, chains, &mut self.beta_rng)?);
         }
-        let negative = negative?;
+        let machine = BoltzmannMachine::try_from(rbm)?;
+        let options = SamplerOptions {
+            chains,
+            seed: self.rng.random(),
+            threads: self.threads,
+            beta: 1.0,
+        };
+        let sampler = MachineSampler::reuse(&mut self.sampler, &machine, options, self.backend)?;
+        match (self.sampling, self.betas.as_mut()) {
+            (Sampling::Cd { .. }, _) => {
+                sampler.set_layer(0, batch)?;
+                sampler.run(SamplingMode::MarkovChain, k as u64)?;
+            }
+            (_, Some(process)) => {
+                let mut betas = vec![0.0f32; chains];
+                for _ in 0..k {
+                    for (c, b) in betas.iter_mut().enumerate() {
+                        *b = process.step_chain(c, &mut self.beta_rng)? as f32;
+                    }
+                    sampler.sampler_mut().set_betas(&betas).map_err(|e| {
+                        TrainError::InvalidOption {
+                            field: "beta_std",
+                            reason: format!("a driven inverse temperature: {e}"),
+                        }
+                    })?;
+                    sampler.run(SamplingMode::MarkovChain, 1)?;
+                }
+            }
+            (_, None) => sampler.run(SamplingMode::MarkovChain, k as u64)?,
+        }
+        let v = sampler.layer_values(0)?;
+        let negative = rows_stats(rbm, &v);
+        if self.sampling.persistent_chains().is_some() {
+            self.fantasy = v;
+        }
         let gradient = RbmGradient::from_phases(&positive, &negative, &self.penalty, rbm.weights());
         Ok(GradientEstimate {
             gradient,
@@ -109,174 +185,88 @@ impl GradientEstimator {
             negative,
         })
     }
+}
 
-    /// Initialises the persistent chains (and driven temperatures) on first use, or checks
-    /// that the existing ones fit a machine of `nv` visible units.
-    fn prepare_chains(&mut self, chains: usize, nv: usize) -> Result<(), TrainError> {
-        if self.fantasy.is_empty() {
-            self.fantasy = (0..chains * nv)
-                .map(|_| if self.rng.random::<bool>() { 1.0 } else { 0.0 })
-                .collect();
-            if let Sampling::DrivenPcd { driven, .. } = self.sampling {
-                self.betas = Some(BetaProcess::new(driven, chains, &mut self.beta_rng)?);
-            }
-        } else if self.fantasy.len() != chains * nv {
-            return Err(RbmError::ShapeMismatch {
-                field: "fantasy particles",
-                expected: chains * nv,
-                found: self.fantasy.len(),
-            }
-            .into());
-        }
-        Ok(())
-    }
+/// `rbm`'s weights as an `f64` matrix `[n_visible × n_hidden]`.
+fn weights_f64(rbm: &BinaryRbm) -> Mat<f64> {
+    let w: Vec<f64> = rbm.weights().iter().map(|&x| x as f64).collect();
+    MatRef::from_row_major_slice(&w, rbm.n_visible(), rbm.n_hidden()).to_owned()
+}
 
-    /// Runs `k` sweeps on every chain (each chain's sweeps at its own driven `β`, if any)
-    /// and returns the negative phase from the final states.
-    fn advance(
-        &mut self,
-        rbm: &BinaryRbm,
-        chains: &mut [f32],
-        k: usize,
-    ) -> Result<PhaseStats, TrainError> {
-        let nv = rbm.n_visible();
-        let n_chains = chains.len() / nv;
-        let mut negative = PhaseStats::zeros(nv, rbm.n_hidden());
-        let mut scratch = SweepScratch::new(rbm);
-        for (c, v) in chains.chunks_exact_mut(nv).enumerate() {
-            for _ in 0..k {
-                let beta = match self.betas.as_mut() {
-                    Some(process) => process.step_chain(c, &mut self.beta_rng)?,
-                    None => 1.0,
-                };
-                gibbs_sweep(rbm, v, beta as f32, &mut self.rng, &mut scratch);
-            }
-            // Rao–Blackwellised: E[h | v⁻] instead of the sampled h, exact in f64.
-            for (x, &vi) in scratch.v64.iter_mut().zip(v.iter()) {
-                *x = vi as f64;
-            }
-            for (p, &b) in scratch.probs.iter_mut().zip(rbm.hidden_bias()) {
-                *p = b as f64;
-            }
-            for (i, &vi) in v.iter().enumerate() {
-                if vi != 0.0 {
-                    for (p, &w) in scratch.probs.iter_mut().zip(rbm.row(i)) {
-                        *p += w as f64;
-                    }
-                }
-            }
-            for p in scratch.probs.iter_mut() {
-                *p = super::sigmoid(*p);
-            }
-            negative.add(&scratch.v64, &scratch.probs, 1.0);
-        }
-        negative.scale(1.0 / n_chains as f64);
-        Ok(negative)
+/// Mean statistics of binary visible `rows` (flat, `n_visible` columns) with the hidden
+/// layer Rao–Blackwellised: `E[v E[h|v]ᵀ]`, `E[v]`, `E[h|v]` over the rows.
+pub(super) fn rows_stats(rbm: &BinaryRbm, rows: &[f32]) -> PhaseStats {
+    let nv = rbm.n_visible();
+    let n = rows.len() / nv;
+    let v = Mat::from_fn(n, nv, |r, i| rows[r * nv + i] as f64);
+    let h = hidden_probs_rows(rbm, v.as_ref());
+    weighted_stats(v.as_ref(), h.as_ref(), &vec![1.0 / n as f64; n])
+}
+
+/// `Σ_r w_r (v_r h_rᵀ, v_r, h_r)` for the rows of `v` (`[rows × n_visible]`) and `h`
+/// (`[rows × n_hidden]`): the outer products as one gemm `Vᵀ diag(w) H`.
+pub(super) fn weighted_stats(v: MatRef<'_, f64>, h: MatRef<'_, f64>, w: &[f64]) -> PhaseStats {
+    let (nv, nh) = (v.ncols(), h.ncols());
+    let wh = Mat::from_fn(h.nrows(), nh, |r, j| w[r] * h[(r, j)]);
+    let mut vh = Mat::zeros(nv, nh);
+    matmul(vh.as_mut(), Accum::Replace, v.transpose(), wh.as_ref(), 1.0);
+    let column_sums = |m: MatRef<'_, f64>, weighted: bool| -> Vec<f64> {
+        (0..m.ncols())
+            .map(|j| {
+                (0..m.nrows())
+                    .map(|r| {
+                        if weighted {
+                            w[r] * m[(r, j)]
+                        } else {
+                            m[(r, j)]
+                        }
+                    })
+                    .sum()
+            })
+            .collect()
+    };
+    PhaseStats {
+        vh: (0..nv * nh).map(|k| vh[(k / nh, k % nh)]).collect(),
+        v: column_sums(v, true),
+        h: column_sums(wh.as_ref(), false),
     }
 }
 
-/// Buffers of one chain's sweep and statistics, allocated once per estimate.
-struct SweepScratch {
-    /// Hidden field `b + Wᵀv`.
-    field: Vec<f32>,
-    /// Hidden state.
-    h: Vec<f32>,
-    /// Visible field `a + Wh`.
-    field_v: Vec<f32>,
-    /// `Wᵀ` (`[n_hidden × n_visible]`), so that the visible field adds rows too.
-    wt: Vec<f32>,
-    /// Exponentials and random words of one layer's draws.
-    e: Vec<f32>,
-    words: Vec<u32>,
-    /// The visible state in f64, and `P(h = 1 | v)`, for the statistics.
-    v64: Vec<f64>,
-    probs: Vec<f64>,
-}
-
-impl SweepScratch {
-    fn new(rbm: &BinaryRbm) -> SweepScratch {
-        let (nv, nh) = (rbm.n_visible(), rbm.n_hidden());
-        let mut wt = vec![0.0; nv * nh];
-        for i in 0..nv {
-            for (j, &w) in rbm.row(i).iter().enumerate() {
-                wt[j * nv + i] = w;
-            }
-        }
-        SweepScratch {
-            field: vec![0.0; nh],
-            h: vec![0.0; nh],
-            field_v: vec![0.0; nv],
-            wt,
-            e: vec![0.0; nv.max(nh)],
-            words: vec![0; nv.max(nh)],
-            v64: vec![0.0; nv],
-            probs: vec![0.0; nh],
+/// The hidden probabilities `σ(b + Wᵀv)` of every row of `v` (`[rows × n_visible]`).
+pub(super) fn hidden_probs_rows(rbm: &BinaryRbm, v: MatRef<'_, f64>) -> Mat<f64> {
+    let mut h = Mat::zeros(v.nrows(), rbm.n_hidden());
+    matmul(
+        h.as_mut(),
+        Accum::Replace,
+        v,
+        weights_f64(rbm).as_ref(),
+        1.0,
+    );
+    for j in 0..rbm.n_hidden() {
+        let b = rbm.hidden_bias()[j] as f64;
+        for r in 0..v.nrows() {
+            h[(r, j)] = sigmoid(h[(r, j)] + b);
         }
     }
+    h
 }
 
-/// `field = bias + Σ_{r : x_r ≠ 0} rows[r]` for a binary `x` (rows of length `field.len()`).
-fn add_rows(field: &mut [f32], bias: &[f32], rows: &[f32], x: &[f32]) {
-    field.copy_from_slice(bias);
-    let n = field.len();
-    for (r, &xr) in x.iter().enumerate() {
-        if xr != 0.0 {
-            for (f, &w) in field.iter_mut().zip(&rows[r * n..(r + 1) * n]) {
-                *f += w;
-            }
+/// The visible probabilities `σ(a + Wh)` of every row of `h` (`[rows × n_hidden]`).
+pub(super) fn visible_probs_rows(rbm: &BinaryRbm, h: MatRef<'_, f64>) -> Mat<f64> {
+    let mut v = Mat::zeros(h.nrows(), rbm.n_visible());
+    let w = weights_f64(rbm);
+    matmul(v.as_mut(), Accum::Replace, h, w.transpose(), 1.0);
+    for i in 0..rbm.n_visible() {
+        let a = rbm.visible_bias()[i] as f64;
+        for r in 0..h.nrows() {
+            v[(r, i)] = sigmoid(v[(r, i)] + a);
         }
     }
+    v
 }
 
-/// One block-Gibbs sweep `v → h → v` of a binary state `v` in place at inverse temperature
-/// `beta` (`beta = 1` samples the machine itself).
-///
-/// The draws are those of the runtime's spin/binary kernels: f32 fields, a 24-bit uniform
-/// `u` and `x = 1` iff `u + u·e < 1` with `e = exp(−βγ)` from the shared
-/// [`blockgibbs_compiler::approx::exp`] (relative error < 5e-7) — exactly `u < σ(βγ)` up to
-/// that error, with no division and no libm call, so the loops vectorise. Binary states make
-/// the fields sums of weights, accumulated in f32 (a 64 × 16 layer is far from f32's
-/// precision limits; the statistics themselves are accumulated in f64).
-fn gibbs_sweep(
-    rbm: &BinaryRbm,
-    v: &mut [f32],
-    beta: f32,
-    rng: &mut ChaCha8Rng,
-    scratch: &mut SweepScratch,
-) {
-    let SweepScratch {
-        field,
-        h,
-        field_v,
-        wt,
-        e,
-        words,
-        ..
-    } = scratch;
-    add_rows(field, rbm.hidden_bias(), rbm.weights(), v);
-    draw_layer(h, field, beta, rng, e, words);
-    add_rows(field_v, rbm.visible_bias(), wt, h);
-    draw_layer(v, field_v, beta, rng, e, words);
-}
-
-/// `x_j = 1` with probability `σ(β·field_j)`, else 0, for every unit of a layer: the
-/// exponentials and the random words are computed a layer at a time, so both loops vectorise.
-fn draw_layer(
-    x: &mut [f32],
-    field: &[f32],
-    beta: f32,
-    rng: &mut ChaCha8Rng,
-    e: &mut [f32],
-    words: &mut [u32],
-) {
-    let n = x.len();
-    let (e, words) = (&mut e[..n], &mut words[..n]);
-    for (ej, &f) in e.iter_mut().zip(field) {
-        *ej = blockgibbs_compiler::approx::exp(-(beta * f));
-    }
-    rng.fill(words);
-    for ((xj, &ej), &w) in x.iter_mut().zip(e.iter()).zip(words.iter()) {
-        let u = blockgibbs_compiler::random::uniform(w);
-        *xj = if u + u * ej < 1.0 { 1.0 } else { 0.0 };
+impl From<crate::machine::MachineError> for TrainError {
+    fn from(e: crate::machine::MachineError) -> Self {
+        TrainError::Sampler(Box::new(e))
     }
 }

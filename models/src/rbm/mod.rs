@@ -124,33 +124,7 @@ pub enum RbmError {
     Model(#[from] ModelError),
 }
 
-/// Numerically stable `softplus(x) = ln(1 + eˣ)`.
-pub fn softplus(x: f64) -> f64 {
-    if x > 0.0 {
-        x + (-x).exp().ln_1p()
-    } else {
-        x.exp().ln_1p()
-    }
-}
-
-/// Logistic sigmoid `1 / (1 + e⁻ˣ)`, stable for large `|x|`.
-pub fn sigmoid(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
-}
-
-/// `ln Σ eˣⁱ` of a slice, stable; `−∞` for an empty slice.
-pub fn log_sum_exp(xs: &[f64]) -> f64 {
-    let m = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if m == f64::NEG_INFINITY || m.is_nan() {
-        return m;
-    }
-    m + xs.iter().map(|&x| (x - m).exp()).sum::<f64>().ln()
-}
+pub use crate::numeric::{log_sum_exp, sigmoid, softplus};
 
 fn check_finite(field: &'static str, xs: &[f32]) -> Result<(), RbmError> {
     match xs.iter().position(|x| !x.is_finite()) {

@@ -26,9 +26,11 @@ use thiserror::Error;
 
 pub use super::driven::DrivenBeta;
 pub use super::estimator::GradientEstimator;
+use super::estimator::{hidden_probs_rows, visible_probs_rows, weighted_stats};
 use super::{BinaryRbm, MAX_EXACT_UNITS, RbmError};
 use crate::ising::IsingError;
 use crate::optim::{LrSchedule, Method, Optimizer};
+use faer::Mat;
 
 /// What can go wrong when estimating gradients or training.
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -39,6 +41,9 @@ pub enum TrainError {
     /// The optimiser rejected its settings or a step (e.g. a NaN learning rate); boxed.
     #[error("optimiser: {0}")]
     Optimizer(Box<IsingError>),
+    /// The runtime sampler rejected a call (boxed).
+    #[error("sampling: {0}")]
+    Sampler(Box<crate::machine::MachineError>),
     /// An invalid training or sampling option.
     #[error("training option `{field}`: {reason}")]
     InvalidOption {
@@ -162,38 +167,6 @@ pub struct PhaseStats {
     pub h: Vec<f64>,
 }
 
-impl PhaseStats {
-    pub(super) fn zeros(nv: usize, nh: usize) -> PhaseStats {
-        PhaseStats {
-            vh: vec![0.0; nv * nh],
-            v: vec![0.0; nv],
-            h: vec![0.0; nh],
-        }
-    }
-
-    /// Adds `weight · (v hᵀ, v, h)`.
-    pub(super) fn add(&mut self, v: &[f64], h: &[f64], weight: f64) {
-        let nh = h.len();
-        for (i, &vi) in v.iter().enumerate() {
-            self.v[i] += weight * vi;
-            if vi != 0.0 {
-                for (x, &hj) in self.vh[i * nh..(i + 1) * nh].iter_mut().zip(h) {
-                    *x += weight * vi * hj;
-                }
-            }
-        }
-        for (x, &hj) in self.h.iter_mut().zip(h) {
-            *x += weight * hj;
-        }
-    }
-
-    pub(super) fn scale(&mut self, s: f64) {
-        for x in self.vh.iter_mut().chain(&mut self.v).chain(&mut self.h) {
-            *x *= s;
-        }
-    }
-}
-
 /// A gradient of the mean negative log-likelihood (plus penalties), split by parameter.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RbmGradient {
@@ -245,13 +218,8 @@ pub struct GradientEstimate {
 
 /// The positive phase of a binary batch: means over examples of `v E[h|v]ᵀ`, `v`, `E[h|v]`.
 pub fn positive_phase(rbm: &BinaryRbm, batch: &[f32]) -> Result<PhaseStats, TrainError> {
-    let rows = rbm.check_data(batch, true)?;
-    let mut stats = PhaseStats::zeros(rbm.n_visible(), rbm.n_hidden());
-    for v in batch.chunks_exact(rbm.n_visible()) {
-        stats.add(&to_f64(v), &rbm.hidden_probs(v)?, 1.0);
-    }
-    stats.scale(1.0 / rows as f64);
-    Ok(stats)
+    rbm.check_data(batch, true)?;
+    Ok(super::estimator::rows_stats(rbm, batch))
 }
 
 /// Exact model statistics `E_model[v hᵀ]`, `E[v]`, `E[h]` by enumerating the smaller layer
@@ -281,16 +249,15 @@ pub fn exact_model_stats(rbm: &BinaryRbm) -> Result<PhaseStats, TrainError> {
         });
     }
     let log_z = super::log_sum_exp(&log_w);
-    let mut stats = PhaseStats::zeros(nv, nh);
-    for (s, lw) in states.iter().zip(&log_w) {
-        let p = (lw - log_z).exp();
-        if enum_visible {
-            stats.add(&to_f64(s), &rbm.hidden_probs(s)?, p);
-        } else {
-            stats.add(&rbm.visible_probs(s)?, &to_f64(s), p);
-        }
-    }
-    Ok(stats)
+    let p: Vec<f64> = log_w.iter().map(|lw| (lw - log_z).exp()).collect();
+    let x = Mat::from_fn(states.len(), n, |r, k| states[r][k] as f64);
+    Ok(if enum_visible {
+        let h = hidden_probs_rows(rbm, x.as_ref());
+        weighted_stats(x.as_ref(), h.as_ref(), &p)
+    } else {
+        let v = visible_probs_rows(rbm, x.as_ref());
+        weighted_stats(v.as_ref(), x.as_ref(), &p)
+    })
 }
 
 /// The exact gradient of the mean negative log-likelihood of binary `data` plus `penalty`,
@@ -391,7 +358,10 @@ pub struct TrainOptions {
     pub epochs: usize,
     /// Examples per mini-batch (≥ 1; the last batch of an epoch may be smaller).
     pub batch_size: usize,
-    /// Seed of the shuffling stream and (via stream 1) of the Gibbs sampler.
+    /// Seed of the shuffling stream and (via stream 1) of the Gibbs sampler. The sweeps run
+    /// on the best backend on one thread (results are the same on every backend); a
+    /// `backend` field joins once the command line, which builds these options field by
+    /// field, is migrated with it.
     pub seed: u64,
 }
 
