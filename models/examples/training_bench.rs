@@ -147,13 +147,14 @@ fn deep(args: &Args, data: &[f32]) -> Result<(), AnyError> {
 }
 
 fn rbm(args: &Args, data: &[f32]) -> Result<(), AnyError> {
-    let _ = args.threads; // the hand-written sampler of this commit is single-threaded
     let mut rbm = BinaryRbm::random(784, 500, 0.01, 0.0, 4)?;
     let sampling = Sampling::Pcd {
         k: RBM_SWEEPS,
         chains: CHAINS,
     };
-    let mut estimator = GradientEstimator::new(sampling, Penalty::default(), 5)?;
+    let mut estimator = GradientEstimator::new(sampling, Penalty::default(), 5)?
+        .backend(BackendChoice::Jit)
+        .threads(args.threads);
     let (nv, nh) = (rbm.n_visible(), rbm.n_hidden());
     let mut params: Vec<f64> = [rbm.weights(), rbm.visible_bias(), rbm.hidden_bias()]
         .concat()

@@ -133,11 +133,11 @@ impl MachineSampler {
                 });
             }
         }
-        let old = self.machine.factor_weights();
         for (f, weights) in machine.factor_weights().iter().enumerate() {
             if let Err(e) = self.sampler.set_weights(FactorId(f as u32), weights) {
-                // Put back what was already replaced; those weights were accepted before.
-                for (g, w) in old.iter().enumerate().take(f) {
+                // Put back what was already replaced (`self.machine` is still the old
+                // machine); those weights were accepted before.
+                for (g, w) in self.machine.factor_weights().iter().enumerate().take(f) {
                     let _ = self.sampler.set_weights(FactorId(g as u32), w);
                 }
                 return Err(e.into());

@@ -19,15 +19,13 @@
 //! gemm ([`crate::linalg::matmul`]) in `f64`, as are the hidden fields `V W` the conditional
 //! expectations `E[h | v]` come from.
 
-use faer::{Accum, Mat, MatRef};
+use faer::{Accum, Mat, MatMut, MatRef};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::BinaryRbm;
 use super::driven::BetaProcess;
-use super::train::{
-    GradientEstimate, Penalty, PhaseStats, RbmGradient, Sampling, TrainError, positive_phase,
-};
+use super::train::{GradientEstimate, Penalty, PhaseStats, RbmGradient, Sampling, TrainError};
 use crate::linalg::matmul;
 use crate::machine::{BoltzmannMachine, MachineSampler, SamplingMode};
 use crate::numeric::sigmoid;
@@ -135,7 +133,10 @@ impl GradientEstimator {
         rbm: &BinaryRbm,
         batch: &[f32],
     ) -> Result<GradientEstimate, TrainError> {
-        let positive = positive_phase(rbm, batch)?;
+        rbm.check_data(batch, true)?;
+        // Both phases multiply by the same weights: convert them to f64 once.
+        let weights = weights_f64(rbm);
+        let positive = rows_stats_with(rbm, weights.as_ref(), batch);
         let (k, chains) = match self.sampling {
             Sampling::Cd { k } => (k, batch.len() / rbm.n_visible()),
             Sampling::Pcd { k, chains } | Sampling::DrivenPcd { k, chains, .. } => (k, chains),
@@ -174,7 +175,7 @@ impl GradientEstimator {
             (_, None) => sampler.run(SamplingMode::MarkovChain, k as u64)?,
         }
         let v = sampler.layer_values(0)?;
-        let negative = rows_stats(rbm, &v);
+        let negative = rows_stats_with(rbm, weights.as_ref(), &v);
         if self.sampling.persistent_chains().is_some() {
             self.fantasy = v;
         }
@@ -189,17 +190,22 @@ impl GradientEstimator {
 
 /// `rbm`'s weights as an `f64` matrix `[n_visible × n_hidden]`.
 fn weights_f64(rbm: &BinaryRbm) -> Mat<f64> {
-    let w: Vec<f64> = rbm.weights().iter().map(|&x| x as f64).collect();
-    MatRef::from_row_major_slice(&w, rbm.n_visible(), rbm.n_hidden()).to_owned()
+    let (w, nh) = (rbm.weights(), rbm.n_hidden());
+    Mat::from_fn(rbm.n_visible(), nh, |i, j| w[i * nh + j] as f64)
 }
 
 /// Mean statistics of binary visible `rows` (flat, `n_visible` columns) with the hidden
 /// layer Rao–Blackwellised: `E[v E[h|v]ᵀ]`, `E[v]`, `E[h|v]` over the rows.
 pub(super) fn rows_stats(rbm: &BinaryRbm, rows: &[f32]) -> PhaseStats {
+    rows_stats_with(rbm, weights_f64(rbm).as_ref(), rows)
+}
+
+/// [`rows_stats`] with `rbm`'s weights already converted ([`weights_f64`]).
+fn rows_stats_with(rbm: &BinaryRbm, weights: MatRef<'_, f64>, rows: &[f32]) -> PhaseStats {
     let nv = rbm.n_visible();
     let n = rows.len() / nv;
     let v = Mat::from_fn(n, nv, |r, i| rows[r * nv + i] as f64);
-    let h = hidden_probs_rows(rbm, v.as_ref());
+    let h = hidden_probs_with(rbm, weights, v.as_ref());
     weighted_stats(v.as_ref(), h.as_ref(), &vec![1.0 / n as f64; n])
 }
 
@@ -208,8 +214,15 @@ pub(super) fn rows_stats(rbm: &BinaryRbm, rows: &[f32]) -> PhaseStats {
 pub(super) fn weighted_stats(v: MatRef<'_, f64>, h: MatRef<'_, f64>, w: &[f64]) -> PhaseStats {
     let (nv, nh) = (v.ncols(), h.ncols());
     let wh = Mat::from_fn(h.nrows(), nh, |r, j| w[r] * h[(r, j)]);
-    let mut vh = Mat::zeros(nv, nh);
-    matmul(vh.as_mut(), Accum::Replace, v.transpose(), wh.as_ref(), 1.0);
+    // The product lands in the row-major layout `PhaseStats::vh` keeps, with no copy.
+    let mut vh = vec![0.0; nv * nh];
+    matmul(
+        MatMut::from_row_major_slice_mut(&mut vh, nv, nh),
+        Accum::Replace,
+        v.transpose(),
+        wh.as_ref(),
+        1.0,
+    );
     let column_sums = |m: MatRef<'_, f64>, weighted: bool| -> Vec<f64> {
         (0..m.ncols())
             .map(|j| {
@@ -226,7 +239,7 @@ pub(super) fn weighted_stats(v: MatRef<'_, f64>, h: MatRef<'_, f64>, w: &[f64]) 
             .collect()
     };
     PhaseStats {
-        vh: (0..nv * nh).map(|k| vh[(k / nh, k % nh)]).collect(),
+        vh,
         v: column_sums(v, true),
         h: column_sums(wh.as_ref(), false),
     }
@@ -234,14 +247,13 @@ pub(super) fn weighted_stats(v: MatRef<'_, f64>, h: MatRef<'_, f64>, w: &[f64]) 
 
 /// The hidden probabilities `σ(b + Wᵀv)` of every row of `v` (`[rows × n_visible]`).
 pub(super) fn hidden_probs_rows(rbm: &BinaryRbm, v: MatRef<'_, f64>) -> Mat<f64> {
+    hidden_probs_with(rbm, weights_f64(rbm).as_ref(), v)
+}
+
+/// [`hidden_probs_rows`] with `rbm`'s weights already converted ([`weights_f64`]).
+fn hidden_probs_with(rbm: &BinaryRbm, weights: MatRef<'_, f64>, v: MatRef<'_, f64>) -> Mat<f64> {
     let mut h = Mat::zeros(v.nrows(), rbm.n_hidden());
-    matmul(
-        h.as_mut(),
-        Accum::Replace,
-        v,
-        weights_f64(rbm).as_ref(),
-        1.0,
-    );
+    matmul(h.as_mut(), Accum::Replace, v, weights, 1.0);
     for j in 0..rbm.n_hidden() {
         let b = rbm.hidden_bias()[j] as f64;
         for r in 0..v.nrows() {
