@@ -1,6 +1,7 @@
 //! The ABI called directly, as C would: every error a typed status with a message naming
 //! the culprit, and nothing changed by a failed call.
 
+mod checkpoint;
 mod handles;
 mod sampler;
 
