@@ -4,6 +4,7 @@
 mod checkpoint;
 mod handles;
 mod sampler;
+mod stale;
 
 use crate::builder::*;
 use crate::error::*;
