@@ -30,11 +30,6 @@
  *  bg_sampler_release). */
 #define BG_ALL_CHAINS SIZE_MAX
 
-/* ---- Checkpoint / resume (reserved) ----
- * bg_sampler_checkpoint and bg_sampler_resume will be declared with the sampler functions,
- * wrapping the runtime's Sampler::checkpoint / Sampler::resume (capi/src/lib.rs marks where
- * their module goes). */
-
 
 
 /**
@@ -71,7 +66,8 @@ typedef enum bg_status {
    */
   BG_RUNTIME = 5,
   /**
-   * A file could not be read.
+   * A file could not be read or written (missing, no permission, a full disk, a
+   * directory where a file was expected).
    */
   BG_IO = 6,
   /**
@@ -85,6 +81,13 @@ typedef enum bg_status {
    * this library, or a handle of another type (a `bg_model*` passed as a `bg_sampler*`).
    */
   BG_STALE_HANDLE = 8,
+  /**
+   * A file was read but its content is unusable: a checkpoint that is truncated or
+   * damaged, a file that is not a checkpoint at all (another tool's safetensors file, a
+   * text file), or one of a format version this library does not read. The message names
+   * the file and the field at fault.
+   */
+  BG_FORMAT = 9,
 } bg_status;
 
 /**
@@ -399,6 +402,21 @@ int bg_sampler_backend(const struct bg_sampler *sampler, int *out);
 int bg_sampler_chains(const struct bg_sampler *sampler, size_t *out);
 
 /**
+ * Writes the whole state of `sampler` to the file `path` (NUL-terminated UTF-8): the model
+ * with its live weights, every chain's state, β of every chain, the clamps set at run time,
+ * each block's update rule, the seed and the sweep counter. `bg_sampler_resume` continues
+ * from it exactly where the sampler is now. The write is atomic: the file is written beside
+ * `path` under a temporary name, flushed to disk and renamed over `path`, so a reader never
+ * sees half a checkpoint and a failed write leaves the previous file as it was. The sampler
+ * does not change. `bg_moments` accumulators are not part of a sampler and are not saved.
+ *
+ * Errors: `BG_NULL_POINTER` (NULL `path`), `BG_INVALID_ARGUMENT` (`path` empty or not
+ * UTF-8), `BG_STALE_HANDLE`, `BG_IO` (the file cannot be created, written or renamed: a
+ * missing directory, no permission, a full disk, a directory at `path`).
+ */
+int bg_sampler_checkpoint(const struct bg_sampler *sampler, const char *path);
+
+/**
  * Holds `nodes[i]` at `values[i]` (both `len` long) in chain `chain`, or in every chain
  * when `chain` is `BG_ALL_CHAINS`, from now on: sweeps leave them as they are and every
  * other node sees them as clamped (a boundary condition, a sensor reading). Clamping a node
@@ -489,6 +507,22 @@ int bg_sampler_release(struct bg_sampler *sampler, const uint32_t *nodes, size_t
  * stay).
  */
 int bg_sampler_reseed(struct bg_sampler *sampler, uint64_t seed);
+
+/**
+ * Makes a new sampler that continues the run saved in the checkpoint `path` (written by
+ * `bg_sampler_checkpoint`, or by the command line's `sample --checkpoint`), on `backend` (a
+ * `bg_backend`) with `threads` worker threads (0: one per core), and writes its handle to
+ * `*out`. The model, chains, states, β, clamps, update rules, seed and sweep counter come
+ * from the file; the backend and thread count do not change any result, so the resumed
+ * sampler goes on to produce bit for bit the states the original would have.
+ *
+ * Errors: `BG_NULL_POINTER` (NULL `path` or `out`), `BG_INVALID_ARGUMENT` (`path` empty or
+ * not UTF-8, an unknown backend), `BG_IO` (the file cannot be read), `BG_FORMAT` (a
+ * truncated or damaged checkpoint, a file that is not a checkpoint, another format
+ * version: the message names the file and the field at fault), `BG_RUNTIME` (no worker
+ * threads could be started). On error no sampler is made and `*out` is not written.
+ */
+int bg_sampler_resume(const char *path, int backend, size_t threads, struct bg_sampler **out);
 
 /**
  * Runs `samples` rounds of `sweeps_per_sample` sweeps, adding the state of every chain to

@@ -4,6 +4,7 @@
 use blockgibbs_facade::model_file::ModelFileError;
 use blockgibbs_ir::ModelError;
 use blockgibbs_runtime::RuntimeError;
+use blockgibbs_runtime::checkpoint::CheckpointError;
 use std::cell::RefCell;
 use std::ffi::{CString, c_char, c_int};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -30,7 +31,8 @@ pub enum bg_status {
     BG_MODEL = 4,
     /// Sampling failed (a diverging Gaussian, a non-positive precision met in some state).
     BG_RUNTIME = 5,
-    /// A file could not be read.
+    /// A file could not be read or written (missing, no permission, a full disk, a
+    /// directory where a file was expected).
     BG_IO = 6,
     /// An internal panic was caught at the boundary (a bug in blockgibbs: please report
     /// the message). A handle that was in use when it happened answers `BG_PANIC` from then
@@ -39,6 +41,11 @@ pub enum bg_status {
     /// A handle that is not live: already freed (a double free included), never returned by
     /// this library, or a handle of another type (a `bg_model*` passed as a `bg_sampler*`).
     BG_STALE_HANDLE = 8,
+    /// A file was read but its content is unusable: a checkpoint that is truncated or
+    /// damaged, a file that is not a checkpoint at all (another tool's safetensors file, a
+    /// text file), or one of a format version this library does not read. The message names
+    /// the file and the field at fault.
+    BG_FORMAT = 9,
 }
 
 impl bg_status {
@@ -55,6 +62,7 @@ impl bg_status {
             BG_IO,
             BG_PANIC,
             BG_STALE_HANDLE,
+            BG_FORMAT,
         ]
         .into_iter()
         .find(|s| *s as c_int == code)
@@ -147,6 +155,35 @@ impl Error {
         };
         Error::new(status, e.to_string())
     }
+
+    /// A checkpoint that could not be written or resumed. The file system's failures are
+    /// `BG_IO`; everything about a file that was read but cannot be resumed — truncated,
+    /// foreign, another format version, a stored model or state that does not validate — is
+    /// `BG_FORMAT`: the checkpoint was valid when written, so such a file is damaged (or
+    /// not a checkpoint), whichever check noticed it.
+    pub(crate) fn checkpoint(e: CheckpointError) -> Error {
+        use bg_status::*;
+        let status = match &e {
+            CheckpointError::Io { .. } => BG_IO,
+            CheckpointError::NotSafetensors { .. }
+            | CheckpointError::NotACheckpoint { .. }
+            | CheckpointError::UnsupportedVersion { .. }
+            | CheckpointError::Corrupt { .. }
+            | CheckpointError::Model { .. }
+            | CheckpointError::Compile { .. } => BG_FORMAT,
+            // The machine, not the file: no thread pool for the resumed sampler.
+            CheckpointError::Runtime { source, .. }
+                if matches!(**source, RuntimeError::ThreadPool(_)) =>
+            {
+                BG_RUNTIME
+            }
+            CheckpointError::Runtime { .. } => BG_FORMAT,
+            // Serialisation, and observers, which samplers made through the C ABI never
+            // have attached.
+            _ => BG_RUNTIME,
+        };
+        Error::new(status, e.to_string())
+    }
 }
 
 thread_local! {
@@ -224,6 +261,7 @@ pub extern "C" fn bg_status_name(status: c_int) -> *const c_char {
         Some(bg_status::BG_IO) => c"BG_IO",
         Some(bg_status::BG_PANIC) => c"BG_PANIC",
         Some(bg_status::BG_STALE_HANDLE) => c"BG_STALE_HANDLE",
+        Some(bg_status::BG_FORMAT) => c"BG_FORMAT",
         None => c"BG_UNKNOWN_STATUS",
     };
     name.as_ptr()

@@ -21,6 +21,7 @@
 
 mod args;
 mod builder;
+mod checkpoint;
 mod error;
 mod handles;
 mod model;
@@ -34,12 +35,6 @@ pub use error::bg_status;
 pub use model::{bg_kind, bg_model};
 pub use moments::bg_moments;
 pub use sampler::{BG_ALL_CHAINS, bg_backend, bg_sampler};
-
-// ---- Checkpoint / resume (reserved) ---------------------------------------------------
-// `mod checkpoint;` with `bg_sampler_checkpoint(sampler, path)` and
-// `bg_sampler_resume(model, path, out)` will go here, as thin wrappers of the runtime's `Sampler::checkpoint` / `Sampler::resume` once
-// those land (errors: BG_IO for the file, BG_MODEL for a checkpoint of another model).
-// ----------------------------------------------------------------------------------------
 
 /// The library's version, `"MAJOR.MINOR.PATCH"`. A static string: never free it.
 #[unsafe(no_mangle)]

@@ -62,6 +62,18 @@ fn chains(chain: usize) -> Chains {
     }
 }
 
+/// The backend a C `bg_backend` value asks for (argument `backend`).
+pub(crate) fn backend_choice(backend: c_int) -> Result<BackendChoice, Error> {
+    match backend {
+        0 => Ok(BackendChoice::Auto),
+        1 => Ok(BackendChoice::Reference),
+        2 => Ok(BackendChoice::Jit),
+        other => Err(Error::invalid(format!(
+            "argument `backend` is {other}, not a bg_backend (0 auto, 1 reference, 2 jit)"
+        ))),
+    }
+}
+
 /// Makes a sampler of `model` with `chains` chains on `backend` (a `bg_backend`), `threads`
 /// worker threads (0: one per core) and all randomness derived from `seed`, and writes its
 /// handle to `*out`. Every chain starts at the model's β (1, or the model file's) and at a
@@ -79,16 +91,7 @@ pub unsafe extern "C" fn bg_sampler_new(
 ) -> c_int {
     guard(|| {
         let out = Out::new(out, "out")?;
-        let choice = match backend {
-            0 => BackendChoice::Auto,
-            1 => BackendChoice::Reference,
-            2 => BackendChoice::Jit,
-            other => {
-                return Err(Error::invalid(format!(
-                    "argument `backend` is {other}, not a bg_backend (0 auto, 1 reference, 2 jit)"
-                )));
-            }
-        };
+        let choice = backend_choice(backend)?;
         let object = handles::get::<ModelObject>(model, "model")?;
         let (model, program, rules, beta) = {
             let m = handles::lock(&object, "model")?;

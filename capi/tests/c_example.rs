@@ -1,7 +1,7 @@
 #![cfg(unix)]
-//! The C example (examples/c/ising_film.c) compiled with the system C compiler against the
-//! library cargo built, through the pkg-config file, then run: plainly, statically linked,
-//! on both backends, and under valgrind.
+//! The C examples (examples/c/ising_film.c, examples/c/checkpoint_resume.c) compiled with
+//! the system C compiler against the library cargo built, through the pkg-config file, then
+//! run: plainly, statically linked, on both backends, and under valgrind.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -14,14 +14,23 @@ fn repo() -> PathBuf {
         .to_path_buf()
 }
 
-/// The directory cargo put `libblockgibbs.so` in: this test runs from `<profile>/deps/`, and
-/// the library is uplifted into `<profile>/` (whatever CARGO_TARGET_DIR is).
-fn lib_dir() -> PathBuf {
-    let name = format!(
-        "{}blockgibbs{}",
+/// The C library's name (`-lblockgibbs_c`): not the facade crate's `blockgibbs`, whose
+/// rlib would otherwise share a file name with this crate's in `target/<profile>/`.
+const LIB: &str = "blockgibbs_c";
+
+/// The shared library's file name on this platform.
+fn shared_lib() -> String {
+    format!(
+        "{}{LIB}{}",
         std::env::consts::DLL_PREFIX,
         std::env::consts::DLL_SUFFIX
-    );
+    )
+}
+
+/// The directory cargo put `libblockgibbs_c.so` in: this test runs from `<profile>/deps/`,
+/// and the library is uplifted into `<profile>/` (whatever CARGO_TARGET_DIR is).
+fn lib_dir() -> PathBuf {
+    let name = shared_lib();
     let exe = std::env::current_exe().unwrap();
     exe.ancestors()
         .skip(1)
@@ -69,11 +78,7 @@ fn prefix() -> &'static Path {
         let lib = prefix.join("lib");
         std::fs::create_dir_all(lib.join("pkgconfig")).unwrap();
         std::fs::create_dir_all(prefix.join("include")).unwrap();
-        let so = format!(
-            "{}blockgibbs{}",
-            std::env::consts::DLL_PREFIX,
-            std::env::consts::DLL_SUFFIX
-        );
+        let so = shared_lib();
         std::os::unix::fs::symlink(lib_dir().join(&so), lib.join(&so)).unwrap();
         std::os::unix::fs::symlink(
             repo().join("capi/include/blockgibbs.h"),
@@ -110,21 +115,51 @@ const CFLAGS: &[&str] = &[
     "-pedantic",
 ];
 
-/// The example linked against the shared library, flags from pkg-config.
+/// examples/c/`name`.c linked against the shared library, flags from pkg-config.
+fn compile(name: &str) -> PathBuf {
+    let exe = scratch().join(name);
+    run(Command::new("cc")
+        .args(CFLAGS)
+        .args(pkg_config(&["--cflags"]))
+        .arg(repo().join(format!("examples/c/{name}.c")))
+        .args(pkg_config(&["--libs"]))
+        .arg(format!("-Wl,-rpath,{}", prefix().join("lib").display()))
+        .arg("-o")
+        .arg(&exe));
+    exe
+}
+
+/// The Ising film simulator.
 fn example() -> &'static Path {
     static EXE: OnceLock<PathBuf> = OnceLock::new();
-    EXE.get_or_init(|| {
-        let exe = scratch().join("ising_film");
-        run(Command::new("cc")
-            .args(CFLAGS)
-            .args(pkg_config(&["--cflags"]))
-            .arg(repo().join("examples/c/ising_film.c"))
-            .args(pkg_config(&["--libs"]))
-            .arg(format!("-Wl,-rpath,{}", prefix().join("lib").display()))
-            .arg("-o")
-            .arg(&exe));
-        exe
-    })
+    EXE.get_or_init(|| compile("ising_film"))
+}
+
+/// The checkpoint-and-resume program.
+fn checkpoint_example() -> &'static Path {
+    static EXE: OnceLock<PathBuf> = OnceLock::new();
+    EXE.get_or_init(|| compile("checkpoint_resume"))
+}
+
+/// What checkpoint_resume prints when the resumed run ended in the uninterrupted run's
+/// states (it exits with 1 otherwise) and the truncated copy was refused.
+fn check_checkpoint_lines(stdout: &str, file: &Path, first: &str, then: &str) {
+    assert!(
+        stdout.starts_with(&format!(
+            "cut at sweep 80 on {first}, resumed on {then} with 1 thread: final states equal \
+             the uninterrupted run's\n"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "\nexpected error: BG_FORMAT: checkpoint {}.truncated: not a readable safetensors \
+             file",
+            file.display()
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("live handles: 0\n"), "{stdout}");
 }
 
 /// The interior magnetisation of each phase line.
@@ -188,18 +223,38 @@ fn both_backends_print_the_same_numbers_through_the_c_api() {
 }
 
 #[test]
+fn c_program_resumes_a_checkpoint_on_the_other_backend_bit_for_bit() {
+    // JIT first, then reference first: each resumes on the other. Without the JIT on this
+    // machine both run the reference backend, and the cut still has to be invisible.
+    let jit = blockgibbs_runtime::jit_supported();
+    for (first, then) in [("jit", "reference"), ("reference", "jit")] {
+        let file = scratch().join(format!("from-{first}.ckpt"));
+        let out = run(Command::new(checkpoint_example()).arg(&file).arg(first));
+        let name = |b: &'static str| if jit { b } else { "reference" };
+        check_checkpoint_lines(
+            &String::from_utf8(out.stdout).unwrap(),
+            &file,
+            name(first),
+            name(then),
+        );
+        assert!(file.is_file(), "the checkpoint stays for the caller");
+        std::fs::remove_file(&file).unwrap();
+    }
+}
+
+#[test]
 fn statically_linked_example_runs() {
     let dir = lib_dir();
     let exe = scratch().join("ising_film_static");
     let private: Vec<String> = pkg_config(&["--libs-only-l", "--static"])
         .into_iter()
-        .filter(|f| f != "-lblockgibbs")
+        .filter(|f| *f != format!("-l{LIB}"))
         .collect();
     run(Command::new("cc")
         .args(CFLAGS)
         .arg(format!("-I{}", repo().join("capi/include").display()))
         .arg(repo().join("examples/c/ising_film.c"))
-        .arg(dir.join("libblockgibbs.a"))
+        .arg(dir.join(format!("lib{LIB}.a")))
         .args(private)
         // Without the library's debug information (hundreds of MB) and unused sections.
         .args(["-s", "-Wl,--gc-sections"])
@@ -225,32 +280,55 @@ fn header_compiles_as_cpp() {
         .arg(&src));
 }
 
+/// Runs `exe` with `args` under valgrind (leak check, errors fail) and returns its stdout.
+fn valgrind(exe: &Path, args: &[&std::ffi::OsStr], what: &str) -> String {
+    let supp = repo().join("capi/tests/valgrind.supp");
+    let out = Command::new("valgrind")
+        .args(["--error-exitcode=1", "--leak-check=full", "-q"])
+        .arg(format!("--suppressions={}", supp.display()))
+        .arg(exe)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run valgrind ({e}); install it (apt-get install valgrind) or set BLOCKGIBBS_SKIP_VALGRIND=1")
+        });
+    assert!(
+        out.status.success(),
+        "valgrind reports errors or leaks in {what} ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 #[test]
-fn example_is_clean_under_valgrind() {
+fn examples_are_clean_under_valgrind() {
     if std::env::var_os("BLOCKGIBBS_SKIP_VALGRIND").is_some() {
         eprintln!("BLOCKGIBBS_SKIP_VALGRIND is set: not running valgrind");
         return;
     }
-    let supp = repo().join("capi/tests/valgrind.supp");
     // Both backends: under the JIT, valgrind also checks the memory the generated kernels
     // touch.
     for backend in ["reference", "jit"] {
-        let out = Command::new("valgrind")
-            .args(["--error-exitcode=1", "--leak-check=full", "-q"])
-            .arg(format!("--suppressions={}", supp.display()))
-            .arg(example())
-            .args(["20", backend])
-            .output()
-            .unwrap_or_else(|e| {
-                panic!("cannot run valgrind ({e}); install it (apt-get install valgrind) or set BLOCKGIBBS_SKIP_VALGRIND=1")
-            });
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "valgrind reports errors or leaks on the {backend} backend ({}):\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
+        let stdout = valgrind(
+            example(),
+            &["20".as_ref(), backend.as_ref()],
+            &format!("ising_film on the {backend} backend"),
         );
         check_error_lines(&stdout);
     }
+    // Writing, resuming (on the other backend) and refusing a truncated checkpoint.
+    let file = scratch().join("valgrind.ckpt");
+    let stdout = valgrind(
+        checkpoint_example(),
+        &[file.as_os_str(), "reference".as_ref()],
+        "checkpoint_resume",
+    );
+    let other = if blockgibbs_runtime::jit_supported() {
+        "jit"
+    } else {
+        "reference"
+    };
+    check_checkpoint_lines(&stdout, &file, "reference", other);
+    std::fs::remove_file(&file).unwrap();
 }

@@ -1,8 +1,10 @@
 //! The ABI called directly, as C would: every error a typed status with a message naming
 //! the culprit, and nothing changed by a failed call.
 
+mod checkpoint;
 mod handles;
 mod sampler;
+mod stale;
 
 use crate::builder::*;
 use crate::error::*;
@@ -248,6 +250,26 @@ fn build_names_the_factor_whose_kinds_or_shape_do_not_fit() {
         );
         assert!(m.is_null(), "no model is written on error");
         ok(bg_builder_free(b));
+
+        // One instance, two weights: a shape the factor's roles do not have.
+        let b = chain_builder();
+        let (s, t) = ([0u32], [1u32]);
+        let roles = [s.as_ptr(), t.as_ptr()];
+        let name = c("short");
+        let two = [1.0f32, 2.0];
+        let spec = bg_factor_spec {
+            weights: two.as_ptr(),
+            n_weights: 2,
+            ..pair_spec(&name, &roles, &[1.0])
+        };
+        ok(bg_builder_add_factor(b, &spec, &mut 0));
+        fails(
+            bg_builder_build(b, &mut m),
+            bg_status::BG_MODEL,
+            "factor `short`: weights have 2 entries, expected 1",
+        );
+        assert!(m.is_null(), "no model is written on error");
+        ok(bg_builder_free(b));
     }
 }
 
@@ -339,6 +361,31 @@ fn categorical_and_gaussian_roles_build_and_sample() {
             assert_eq!(row[1], 2.0, "the clamped category stays");
             assert!(row[0] == 0.0 || row[0] == 1.0 || row[0] == 2.0);
         }
+        // Values the kinds do not admit, at run time: nothing clamped, nothing written.
+        fails(
+            bg_sampler_clamp(s, &x0, &f32::NAN, 1, BG_ALL_CHAINS),
+            bg_status::BG_INVALID_ARGUMENT,
+            "node x[0]: NaN is not a valid gaussian value",
+        );
+        fails(
+            bg_sampler_clamp(s, &c0, &1.5, 1, 0),
+            bg_status::BG_INVALID_ARGUMENT,
+            "node c[0]: 1.5 is not a valid categorical(3) value",
+        );
+        let mut bad = states;
+        bad[4 + 2] = f32::INFINITY;
+        fails(
+            bg_sampler_write_states(s, bad.as_ptr(), 16),
+            bg_status::BG_INVALID_ARGUMENT,
+            "node x[0], chain 1: inf is not a valid gaussian value",
+        );
+        let mut again = [0f32; 16];
+        ok(bg_sampler_read_states(s, again.as_mut_ptr(), 16));
+        assert_eq!(
+            again.map(f32::to_bits),
+            states.map(f32::to_bits),
+            "refused clamps and writes change no state"
+        );
         // Making the precision negative is a model error, and the old weights stay.
         let f = 1u32;
         fails(
