@@ -60,6 +60,6 @@ pub use tempering::{
 };
 pub use training::{
     GradTargets, InitMode, IsingMoments, IsingTrainingSpec, KlGrad, KlGradEstimate,
-    KlGradEstimator, PersistentChains, SamplingOptions, estimate_kl_grad, estimate_kl_grad_targeted,
-    estimate_moments, estimate_moments_clamped,
+    KlGradEstimator, PersistentChains, SamplingOptions, estimate_kl_grad,
+    estimate_kl_grad_targeted, estimate_moments, estimate_moments_clamped,
 };

@@ -50,7 +50,13 @@ fn batch(rows: usize, width: usize, step: usize) -> Vec<Vec<f32>> {
     (0..rows)
         .map(|r| {
             (0..width)
-                .map(|c| if (r * 7 + c * 3 + step) % 3 == 0 { -1.0 } else { 1.0 })
+                .map(|c| {
+                    if (r * 7 + c * 3 + step) % 3 == 0 {
+                        -1.0
+                    } else {
+                        1.0
+                    }
+                })
                 .collect()
         })
         .collect()
@@ -198,7 +204,8 @@ fn conditioning_example_count_is_fixed_by_the_first_estimate() {
         est.negative_chains().unwrap_err(),
         IsingError::InvalidParameter { ref field, .. } if field == "negative_chains"
     ));
-    est.estimate(&ebm, &batch(3, 1, 0), &batch(3, 1, 1)).unwrap();
+    est.estimate(&ebm, &batch(3, 1, 0), &batch(3, 1, 1))
+        .unwrap();
     let err = est
         .estimate(&ebm, &batch(2, 1, 0), &batch(2, 1, 1))
         .unwrap_err();

@@ -357,6 +357,7 @@ fn train_case_seeded(sampling: Sampling, epochs: usize, seed: u64) -> (f64, f64,
         epochs,
         batch_size: 50,
         seed,
+        ..TrainOptions::default()
     };
     let mut curve = Vec::new();
     let mut cb = |r: &EpochReport, m: &BinaryRbm| {

@@ -21,7 +21,8 @@ use blockgibbs_runtime::{BackendChoice, SamplerOptions};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::layer::LayerMoments;
+use super::meanfield::check_rows;
+use super::stats::ProductStats;
 use super::{BoltzmannMachine, MachineError, MachineSampler, SamplingMode};
 use crate::rbm::{Sampling, log_sum_exp};
 
@@ -87,18 +88,15 @@ impl MachineGradient {
     }
 
     /// `negative − positive`, entry by entry.
-    fn difference(negative: &MachineGradient, positive: &MachineGradient) -> MachineGradient {
+    pub(crate) fn difference(
+        negative: &MachineGradient,
+        positive: &MachineGradient,
+    ) -> MachineGradient {
         let mut out = negative.clone();
         for (o, p) in out.vectors_mut().zip(positive.vectors()) {
             o.iter_mut().zip(p).for_each(|(o, p)| *o -= p);
         }
         out
-    }
-
-    /// Adds `weight ·` the statistics of a two-layer configuration given by the moments of
-    /// both layers, one of which is a fixed state.
-    fn add(&mut self, machine: &BoltzmannMachine, m: [&LayerMoments; 2], weight: f64) {
-        super::meanfield::add_product_stats(self, machine, &m, weight);
     }
 }
 
@@ -124,33 +122,17 @@ fn require_two_layers(machine: &BoltzmannMachine, what: &'static str) -> Result<
     }
 }
 
-/// Checks a flat data set of layer-0 states and returns its number of rows.
-fn check_data(machine: &BoltzmannMachine, data: &[f32]) -> Result<usize, MachineError> {
-    let layer = &machine.layers()[0];
-    let n = layer.len();
-    if data.is_empty() || !data.len().is_multiple_of(n) {
-        return Err(MachineError::DataShape {
-            len: data.len(),
-            units: n,
-        });
-    }
-    for (r, row) in data.chunks_exact(n).enumerate() {
-        layer.check_state(|| format!("data row {r}"), row)?;
-    }
-    Ok(data.len() / n)
-}
-
 /// Mean statistics of `rows` (flat layer-0 states) with layer 1 Rao–Blackwellised.
 fn rao_blackwell_stats(machine: &BoltzmannMachine, rows: &[f32]) -> MachineGradient {
     let (l0, l1) = (&machine.layers()[0], &machine.layers()[1]);
-    let mut stats = MachineGradient::zeros(machine);
+    let mut stats = ProductStats::new(machine);
     let count = rows.len() / l0.len();
     for v in rows.chunks_exact(l0.len()) {
         let m0 = l0.moments_of(v);
         let m1 = l1.moments_given(&machine.field(1, Some(&m0.phi), None));
-        stats.add(machine, [&m0, &m1], 1.0 / count as f64);
+        stats.add(&[m0, m1], 1.0 / count as f64);
     }
-    stats
+    stats.finish()
 }
 
 /// The data statistics of a batch (flat, `n_0` columns) of a two-layer machine.
@@ -159,7 +141,7 @@ pub fn positive_phase(
     data: &[f32],
 ) -> Result<MachineGradient, MachineError> {
     require_two_layers(machine, "positive_phase")?;
-    check_data(machine, data)?;
+    check_rows(machine, data)?;
     Ok(rao_blackwell_stats(machine, data))
 }
 
@@ -218,7 +200,7 @@ pub fn average_log_likelihood(
     data: &[f32],
 ) -> Result<f64, MachineError> {
     require_two_layers(machine, "average_log_likelihood")?;
-    let rows = check_data(machine, data)?;
+    let rows = check_rows(machine, data)?;
     let log_z = log_partition(machine)?;
     let mut total = 0.0;
     for v in data.chunks_exact(machine.layers()[0].len()) {
@@ -235,14 +217,14 @@ pub fn exact_model_stats(machine: &BoltzmannMachine) -> Result<MachineGradient, 
     let states = enumerate(machine)?;
     let log_z = log_sum_exp(&states.iter().map(|(_, lw, _)| *lw).collect::<Vec<_>>());
     let (le, lo) = (&machine.layers()[e], &machine.layers()[1 - e]);
-    let mut stats = MachineGradient::zeros(machine);
+    let mut stats = ProductStats::new(machine);
     for (x, log_w, f) in &states {
         let me = le.moments_of(x);
         let mo = lo.moments_given(f);
-        let m = if e == 0 { [&me, &mo] } else { [&mo, &me] };
-        stats.add(machine, m, (log_w - log_z).exp());
+        let m = if e == 0 { [me, mo] } else { [mo, me] };
+        stats.add(&m, (log_w - log_z).exp());
     }
-    Ok(stats)
+    Ok(stats.finish())
 }
 
 /// The exact gradient of the mean negative log-likelihood of `data` under a two-layer

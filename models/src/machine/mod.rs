@@ -41,6 +41,7 @@ mod layer;
 pub mod meanfield;
 pub mod pretrain;
 mod sampler;
+mod stats;
 pub mod train;
 
 pub use boltzmann::BoltzmannMachine;

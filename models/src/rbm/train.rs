@@ -18,7 +18,6 @@
 //! **Penalties.** [`Penalty`] adds `l2 · W + l1 · sign(W)` (with `sign(0) = 0`) to the weight
 //! gradient, i.e. the gradient of `l2/2 ‖W‖² + l1 ‖W‖₁`; biases are not penalised.
 
-use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal, Uniform};
@@ -29,7 +28,8 @@ pub use super::estimator::GradientEstimator;
 use super::estimator::{hidden_probs_rows, visible_probs_rows, weighted_stats};
 use super::{BinaryRbm, MAX_EXACT_UNITS, RbmError};
 use crate::ising::IsingError;
-use crate::optim::{LrSchedule, Method, Optimizer};
+use crate::optim::{LrSchedule, Method, Minibatches, Optimizer};
+use blockgibbs_runtime::BackendChoice;
 use faer::Mat;
 
 /// What can go wrong when estimating gradients or training.
@@ -358,15 +358,16 @@ pub struct TrainOptions {
     pub epochs: usize,
     /// Examples per mini-batch (≥ 1; the last batch of an epoch may be smaller).
     pub batch_size: usize,
-    /// Seed of the shuffling stream and (via stream 1) of the Gibbs sampler. The sweeps run
-    /// on the best backend on one thread (results are the same on every backend); a
-    /// `backend` field joins once the command line, which builds these options field by
-    /// field, is migrated with it.
+    /// Seed of the shuffling stream and (via stream 1) of the Gibbs sampler.
     pub seed: u64,
+    /// The kernels of the Gibbs sweeps (one thread; results are the same bit for bit on
+    /// every backend).
+    pub backend: BackendChoice,
 }
 
 impl Default for TrainOptions {
-    /// PCD-1 with 100 chains, no penalty, SGD at 0.05, 10 epochs of batches of 100, seed 0.
+    /// PCD-1 with 100 chains, no penalty, SGD at 0.05, 10 epochs of batches of 100, seed 0,
+    /// the best backend.
     fn default() -> Self {
         TrainOptions {
             sampling: Sampling::Pcd { k: 1, chains: 100 },
@@ -376,6 +377,7 @@ impl Default for TrainOptions {
             epochs: 10,
             batch_size: 100,
             seed: 0,
+            backend: BackendChoice::default(),
         }
     }
 }
@@ -428,7 +430,7 @@ pub fn fit(
     mut callback: Option<EpochCallback<'_>>,
 ) -> Result<Vec<EpochReport>, TrainError> {
     let nv = rbm.n_visible();
-    let rows = rbm.check_data(data, true)?;
+    rbm.check_data(data, true)?;
     if options.epochs == 0 {
         return Err(invalid("epochs", "at least one epoch is needed"));
     }
@@ -439,24 +441,18 @@ pub fn fit(
     let mut sampler_seed = ChaCha8Rng::seed_from_u64(options.seed);
     sampler_seed.set_stream(1);
     let mut estimator =
-        GradientEstimator::new(options.sampling, options.penalty, sampler_seed.random())?;
+        GradientEstimator::new(options.sampling, options.penalty, sampler_seed.random())?
+            .backend(options.backend);
     let mut shuffle_rng = ChaCha8Rng::seed_from_u64(options.seed);
     let mut params = to_f64(&[rbm.weights(), rbm.visible_bias(), rbm.hidden_bias()].concat());
     let (n_w, nh) = (rbm.weights().len(), rbm.n_hidden());
-    let mut order: Vec<usize> = (0..rows).collect();
-    let mut batch = Vec::with_capacity(options.batch_size.min(rows) * nv);
+    let mut batches = Minibatches::new(data, nv, options.batch_size);
     let mut reports = Vec::with_capacity(options.epochs);
     for epoch in 1..=options.epochs {
-        order.shuffle(&mut shuffle_rng);
-        let (mut norm_sum, mut n_batches) = (0.0, 0usize);
-        for idx in order.chunks(options.batch_size) {
-            batch.clear();
-            for &r in idx {
-                batch.extend_from_slice(&data[r * nv..(r + 1) * nv]);
-            }
-            let grad = estimator.estimate(rbm, &batch)?.gradient.flatten();
+        let mut norm_sum = 0.0;
+        let n_batches = batches.epoch(&mut shuffle_rng, |batch| {
+            let grad = estimator.estimate(rbm, batch)?.gradient.flatten();
             norm_sum += grad.iter().map(|g| g * g).sum::<f64>().sqrt();
-            n_batches += 1;
             let mut next = params.clone();
             optimizer.step(&mut next, &grad)?;
             let f = |xs: &[f64]| xs.iter().map(|&x| x as f32).collect::<Vec<f32>>();
@@ -468,7 +464,8 @@ pub fn fit(
                 f(&next[n_w + nv..]),
             )?;
             params = next;
-        }
+            Ok::<(), TrainError>(())
+        })?;
         let report = EpochReport {
             epoch,
             steps: optimizer.steps(),

@@ -137,14 +137,16 @@ impl KlGradEstimator {
 
     /// Checks that `ebm` has the structure the estimator was made for.
     fn check_structure(&self, ebm: &IsingEBM) -> Result<(), IsingError> {
-        let changed = |field: String, reason: String| IsingError::StructureChanged {
-            field,
-            reason,
-        };
+        let changed =
+            |field: String, reason: String| IsingError::StructureChanged { field, reason };
         if ebm.node_count() != self.nodes {
             return Err(changed(
                 "ebm.biases".into(),
-                format!("{} nodes, the estimator's have {}", ebm.node_count(), self.nodes),
+                format!(
+                    "{} nodes, the estimator's have {}",
+                    ebm.node_count(),
+                    self.nodes
+                ),
             ));
         }
         if ebm.edges().len() != self.edges.len() {
@@ -157,7 +159,12 @@ impl KlGradEstimator {
                 ),
             ));
         }
-        if let Some(k) = ebm.edges().iter().zip(&self.edges).position(|(a, b)| a != b) {
+        if let Some(k) = ebm
+            .edges()
+            .iter()
+            .zip(&self.edges)
+            .position(|(a, b)| a != b)
+        {
             let ((a, b), (c, d)) = (ebm.edges()[k], self.edges[k]);
             return Err(changed(
                 format!("ebm.edges[{k}]"),
