@@ -11,7 +11,7 @@ use blockgibbs_ir::{Model, Program};
 use blockgibbs_runtime::Sampler;
 
 use super::kl::{GradTargets, KlGrad, PersistentChains, moments_from_data};
-use super::phase::{Observed, PhaseSampler, free_model};
+use super::phase::{Observed, PhaseSampler, Start, free_model};
 use super::{IsingMoments, IsingTrainingSpec, check_rows};
 use crate::ising::{IsingEBM, IsingError, invalid};
 
@@ -312,10 +312,13 @@ impl KlGradEstimator {
             Some(s) if s.groups() == rows.len() => s,
             _ => self.build(true, rows.len(), &clamped)?,
         };
-        sampler.load(ebm)?;
-        sampler.restart(ebm)?;
-        sampler.clamp(rows)?;
-        let moments = sampler.run(&self.spec.schedule_positive, &self.observed);
+        let moments = sampler.sample(
+            ebm,
+            Start::Restart,
+            rows,
+            &self.spec.schedule_positive,
+            &self.observed,
+        );
         self.positive = Some(sampler);
         moments
     }
@@ -335,16 +338,18 @@ impl KlGradEstimator {
             }
         };
         let pending = self.pending.take();
-        let result = (|| {
-            sampler.load(ebm)?;
-            match &pending {
-                Some(chains) => sampler.resume(chains)?,
-                None if fresh => sampler.restart(ebm)?,
-                None => {}
-            }
-            sampler.clamp(conditioning)?;
-            sampler.run(&self.spec.schedule_negative, &self.observed)
-        })();
+        let start = match &pending {
+            Some(chains) => Start::Resume(chains),
+            None if fresh => Start::Restart,
+            None => Start::Continue,
+        };
+        let result = sampler.sample(
+            ebm,
+            start,
+            conditioning,
+            &self.spec.schedule_negative,
+            &self.observed,
+        );
         if result.is_err() {
             // Chains asked for are still to be used; a sampler that never started is not
             // kept, so that the next estimate starts it from the spec's initial state.

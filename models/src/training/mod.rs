@@ -27,7 +27,7 @@ pub use kl::{
 use crate::ising::{HintonRule, IsingEBM, IsingError, check_edge_nodes, check_nodes, invalid};
 use blockgibbs_ir::Model;
 use blockgibbs_runtime::{BackendChoice, RuntimeError, Sampler, SamplingSchedule};
-use phase::{Observed, PhaseSampler, free_model};
+use phase::{Observed, PhaseSampler, Start, free_model};
 use std::sync::Arc;
 
 /// How the free nodes of every chain start.
@@ -137,10 +137,8 @@ pub fn estimate_moments_clamped(
         ));
     }
     let mut sampler = PhaseSampler::new(free_model(ebm)?, None, options, values.len(), clamped)?;
-    sampler.load(ebm)?;
-    sampler.restart(ebm)?;
-    sampler.clamp(values)?;
-    sampler.run(schedule, &Observed::new(nodes, edges))
+    let observed = Observed::new(nodes, edges);
+    sampler.sample(ebm, Start::Restart, values, schedule, &observed)
 }
 
 /// Checks that every row has `width` entries, all ±1.

@@ -30,6 +30,16 @@ impl Observed {
     }
 }
 
+/// Where a phase's chains start.
+pub(crate) enum Start<'a> {
+    /// Where a freshly built sampler starts (the options' initial state).
+    Restart,
+    /// From saved chains (checked by the caller).
+    Resume(&'a PersistentChains),
+    /// Where the previous run left them.
+    Continue,
+}
+
 /// A compiled sampler of an [`IsingEBM`]'s structure for one phase: `groups` groups of
 /// `per_group` chains, the `clamped` nodes held per group at run time.
 pub(crate) struct PhaseSampler {
@@ -117,7 +127,7 @@ impl PhaseSampler {
     }
 
     /// Gives the sampler `ebm`'s biases, couplings and β (same structure: the caller checks).
-    pub(crate) fn load(&mut self, ebm: &IsingEBM) -> Result<(), IsingError> {
+    fn load(&mut self, ebm: &IsingEBM) -> Result<(), IsingError> {
         self.sampler.set_weights(self.bias, ebm.biases())?;
         if let Some(c) = self.coupling {
             self.sampler.set_weights(c, ebm.weights())?;
@@ -130,7 +140,7 @@ impl PhaseSampler {
     /// Puts the chains where a freshly built sampler of the same options starts: its own
     /// uniform values or, for [`InitMode::Hinton`], `ebm`'s Hinton state of the free nodes;
     /// sweep counter 0.
-    pub(crate) fn restart(&mut self, ebm: &IsingEBM) -> Result<(), IsingError> {
+    fn restart(&mut self, ebm: &IsingEBM) -> Result<(), IsingError> {
         self.sampler.write_states(&self.initial)?;
         self.sampler.set_sweeps_done(0);
         if let InitMode::Hinton(rule) = self.options.init {
@@ -147,7 +157,7 @@ impl PhaseSampler {
 
     /// Continues from persistent chains (all nodes' values and the sweep counter); the
     /// caller has checked their shape.
-    pub(crate) fn resume(&mut self, chains: &PersistentChains) -> Result<(), IsingError> {
+    fn resume(&mut self, chains: &PersistentChains) -> Result<(), IsingError> {
         let flat: Vec<f32> = chains.states.concat();
         self.sampler.write_states(&flat)?;
         self.sampler.set_sweeps_done(chains.sweeps_done);
@@ -156,7 +166,7 @@ impl PhaseSampler {
 
     /// Holds the clamped nodes of group g's chains at `values[g]` (checked by the caller:
     /// one row per group, one spin per clamped node).
-    pub(crate) fn clamp(&mut self, values: &[Vec<f32>]) -> Result<(), IsingError> {
+    fn clamp(&mut self, values: &[Vec<f32>]) -> Result<(), IsingError> {
         for (g, row) in values.iter().enumerate() {
             for chain in g * self.per_group..(g + 1) * self.per_group {
                 self.sampler
@@ -167,7 +177,7 @@ impl PhaseSampler {
     }
 
     /// Runs `schedule` and returns the moments of `observed` over every chain.
-    pub(crate) fn run(
+    fn run(
         &mut self,
         schedule: &SamplingSchedule,
         observed: &Observed,
@@ -182,6 +192,26 @@ impl PhaseSampler {
             edge_means: moments.pair_means(),
             draws: moments.count(),
         })
+    }
+
+    /// Gives the sampler `ebm`'s parameters, positions its chains, holds the clamped nodes at
+    /// `values` (one row per group) and runs `schedule`: the one way a phase is sampled.
+    pub(crate) fn sample(
+        &mut self,
+        ebm: &IsingEBM,
+        start: Start<'_>,
+        values: &[Vec<f32>],
+        schedule: &SamplingSchedule,
+        observed: &Observed,
+    ) -> Result<IsingMoments, IsingError> {
+        self.load(ebm)?;
+        match start {
+            Start::Restart => self.restart(ebm)?,
+            Start::Resume(chains) => self.resume(chains)?,
+            Start::Continue => {}
+        }
+        self.clamp(values)?;
+        self.run(schedule, observed)
     }
 
     /// Every chain's values of all nodes and the sweep counter.
