@@ -21,10 +21,12 @@ use blockgibbs_runtime::{BackendChoice, SamplerOptions};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::driven::BetaProcess;
+use super::estimation::Sampling;
 use super::meanfield::check_rows;
 use super::stats::ProductStats;
 use super::{BoltzmannMachine, MachineError, MachineSampler, SamplingMode};
-use crate::rbm::{Sampling, log_sum_exp};
+use crate::numeric::log_sum_exp;
 
 /// Exact evaluation enumerates at most this many states of one discrete layer.
 pub const MAX_EXACT_STATES: usize = 1 << 20;
@@ -242,15 +244,22 @@ pub fn exact_gradient(
     })
 }
 
-/// CD-k / PCD gradient estimator for two-layer machines; the negative phase runs on the
-/// blockgibbs runtime (by default the best backend on one thread; see
+/// CD-k / PCD / driven-PCD gradient estimator for two-layer machines; the negative phase
+/// runs on the blockgibbs runtime (by default the best backend on one thread; see
 /// [`MachineGradientEstimator::backend`]). The sampler is made at the first estimate and kept:
 /// later estimates give it the current parameters ([`MachineSampler::set_machine`]) and a
 /// fresh seed from the estimator's ChaCha8 stream, so nothing is compiled again and results
 /// are deterministic for a seed. PCD keeps every layer of its persistent chains in it.
+///
+/// Driven PCD sets every chain's inverse temperature before each sweep
+/// ([`blockgibbs_runtime::Sampler::set_betas`]; β scales the whole field, biases included);
+/// the temperatures come from a second ChaCha8 stream (stream 1 of the same seed), advanced
+/// sweep by sweep in chain order.
 pub struct MachineGradientEstimator {
     sampling: Sampling,
     rng: ChaCha8Rng,
+    beta_rng: ChaCha8Rng,
+    betas: Option<BetaProcess>,
     fantasy: Vec<Vec<f32>>,
     backend: BackendChoice,
     threads: usize,
@@ -261,6 +270,7 @@ impl std::fmt::Debug for MachineGradientEstimator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MachineGradientEstimator")
             .field("sampling", &self.sampling)
+            .field("betas", &self.betas)
             .field("fantasy", &self.fantasy)
             .field("backend", &self.backend)
             .field("threads", &self.threads)
@@ -269,38 +279,26 @@ impl std::fmt::Debug for MachineGradientEstimator {
 }
 
 impl MachineGradientEstimator {
-    /// A validated estimator (`k ≥ 1`, PCD `chains ≥ 1`) seeded with `seed`.
+    /// A validated estimator ([`Sampling::validate`]) seeded with `seed`.
     pub fn new(sampling: Sampling, seed: u64) -> Result<MachineGradientEstimator, MachineError> {
-        let (k, chains) = match sampling {
-            Sampling::Cd { k } => (k, 1),
-            Sampling::Pcd { k, chains } => (k, chains),
-            Sampling::DrivenPcd { .. } => {
-                return Err(MachineError::InvalidOption {
-                    field: "sampling",
-                    reason: "driven PCD is implemented for BinaryRbm only".into(),
-                });
-            }
-        };
-        if k == 0 {
-            return Err(MachineError::InvalidOption {
-                field: "k",
-                reason: "at least one Gibbs sweep is needed".into(),
-            });
-        }
-        if chains == 0 {
-            return Err(MachineError::InvalidOption {
-                field: "chains",
-                reason: "PCD needs at least one chain".into(),
-            });
-        }
+        sampling.validate()?;
+        let mut beta_rng = ChaCha8Rng::seed_from_u64(seed);
+        beta_rng.set_stream(1);
         Ok(MachineGradientEstimator {
             sampling,
             rng: ChaCha8Rng::seed_from_u64(seed),
+            beta_rng,
+            betas: None,
             fantasy: Vec::new(),
             backend: BackendChoice::default(),
             threads: 1,
             sampler: None,
         })
+    }
+
+    /// The sampling method.
+    pub fn sampling(&self) -> Sampling {
+        self.sampling
     }
 
     /// The negative phase's sampler, once the first estimate has made it.
@@ -328,6 +326,20 @@ impl MachineGradientEstimator {
         &self.fantasy
     }
 
+    /// The driven chains' current inverse temperatures (those of their last sweep), one per
+    /// chain; empty before the first driven-PCD estimate and for CD and plain PCD.
+    pub fn chain_betas(&self) -> &[f64] {
+        self.betas.as_ref().map_or(&[], |b| b.betas())
+    }
+
+    /// Forgets the persistent chains (and driven temperatures) and the sampler; the next
+    /// estimate starts new chains (needed after changing the machine's shape).
+    pub fn reset_chains(&mut self) {
+        self.fantasy.clear();
+        self.betas = None;
+        self.sampler = None;
+    }
+
     /// Estimates the gradient of the mean negative log-likelihood of `batch` (flat, `n_0`
     /// columns). PCD advances its persistent chains.
     pub fn estimate(
@@ -337,11 +349,11 @@ impl MachineGradientEstimator {
     ) -> Result<MachineGradientEstimate, MachineError> {
         let positive = positive_phase(machine, batch)?;
         let rows = batch.len() / machine.layers()[0].len();
-        let (k, chains) = match self.sampling {
-            Sampling::Cd { k } => (k, rows),
-            // `new` rejects driven PCD.
-            Sampling::Pcd { k, chains } | Sampling::DrivenPcd { k, chains, .. } => (k, chains),
-        };
+        let k = self.sampling.sweeps();
+        let chains = self.sampling.persistent_chains().unwrap_or(rows);
+        if let (Sampling::DrivenPcd { driven, .. }, None) = (self.sampling, &self.betas) {
+            self.betas = Some(BetaProcess::new(driven, chains, &mut self.beta_rng)?);
+        }
         let options = SamplerOptions {
             chains,
             seed: self.rng.random(),
@@ -349,12 +361,30 @@ impl MachineGradientEstimator {
             beta: 1.0,
         };
         let sampler = MachineSampler::reuse(&mut self.sampler, machine, options, self.backend)?;
-        if let Sampling::Cd { .. } = self.sampling {
-            sampler.set_layer(0, batch)?;
+        match (self.sampling, self.betas.as_mut()) {
+            (Sampling::Cd { .. }, _) => {
+                sampler.set_layer(0, batch)?;
+                sampler.run(SamplingMode::MarkovChain, k as u64)?;
+            }
+            (_, Some(process)) => {
+                let mut betas = vec![0.0f32; chains];
+                for _ in 0..k {
+                    for (c, b) in betas.iter_mut().enumerate() {
+                        *b = process.step_chain(c, &mut self.beta_rng)? as f32;
+                    }
+                    sampler.sampler_mut().set_betas(&betas).map_err(|e| {
+                        MachineError::InvalidOption {
+                            field: "beta_std",
+                            reason: format!("a driven inverse temperature: {e}"),
+                        }
+                    })?;
+                    sampler.run(SamplingMode::MarkovChain, 1)?;
+                }
+            }
+            (_, None) => sampler.run(SamplingMode::MarkovChain, k as u64)?,
         }
-        sampler.run(SamplingMode::MarkovChain, k as u64)?;
         let v = sampler.layer_values(0)?;
-        if matches!(self.sampling, Sampling::Pcd { .. }) {
+        if self.sampling.persistent_chains().is_some() {
             self.fantasy = sampler.all_layer_values()?;
         }
         let negative = rao_blackwell_stats(machine, &v);

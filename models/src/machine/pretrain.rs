@@ -20,9 +20,8 @@ use rand_chacha::ChaCha8Rng;
 
 use super::gradient::MachineGradient;
 use super::layer::{Conditional, Layer};
-use super::{BoltzmannMachine, MachineError, MachineGradientEstimator};
+use super::{BoltzmannMachine, MachineError, MachineGradientEstimator, Sampling};
 use crate::optim::{LrSchedule, Method, Minibatches, Optimizer};
-use crate::rbm::Sampling;
 
 /// Input multipliers of a pretraining RBM: `up` scales the lower layer's input to the upper
 /// layer, `down` the upper layer's input to the lower one (1 or 2 each).

@@ -14,7 +14,7 @@
 //! for deep machines, as in the paper.
 //!
 //! **Penalties.** [`Penalty`] adds `l2 · W + l1 · sign(W)` to the weight gradients (not to
-//! biases or variances), as [`crate::rbm::train`] does.
+//! biases or variances), as every machine estimator does.
 
 use blockgibbs_runtime::{BackendChoice, SamplerOptions};
 use rand::{Rng, SeedableRng};
@@ -23,24 +23,14 @@ use rand_chacha::ChaCha8Rng;
 use super::gradient::MachineGradient;
 use super::meanfield::{MeanFieldOptions, chain_statistics, check_rows, mean_field_positive_phase};
 use super::pretrain::{PretrainOptions, pretrain};
-use super::{BoltzmannMachine, MachineError, MachineSampler, SamplingMode};
+use super::{BoltzmannMachine, MachineError, MachineSampler, Penalty, SamplingMode};
 use crate::optim::{LrSchedule, Method, Minibatches, Optimizer};
-use crate::rbm::Penalty;
 
 fn invalid(field: &'static str, reason: impl Into<String>) -> MachineError {
     MachineError::InvalidOption {
         field,
         reason: reason.into(),
     }
-}
-
-fn validate_penalty(p: &Penalty) -> Result<(), MachineError> {
-    for (field, x) in [("penalty.l2", p.l2), ("penalty.l1", p.l1)] {
-        if !(x >= 0.0 && x.is_finite()) {
-            return Err(invalid(field, format!("{x} must be finite and ≥ 0")));
-        }
-    }
-    Ok(())
 }
 
 /// A gradient estimate of a machine of any depth with both phases.
@@ -105,7 +95,7 @@ impl DeepGradientEstimator {
             return Err(invalid("chains", "PCD needs at least one chain"));
         }
         mean_field.validate()?;
-        validate_penalty(&penalty)?;
+        penalty.validate()?;
         Ok(DeepGradientEstimator {
             k,
             chains,
@@ -181,11 +171,7 @@ impl DeepGradientEstimator {
         let negative = self.negative_phase(machine)?;
         let mut gradient = MachineGradient::difference(&negative, &phase.stats);
         for (g, w) in gradient.weights.iter_mut().zip(machine.weights()) {
-            for (g, &w) in g.iter_mut().zip(w) {
-                let w = w as f64;
-                let sign = if w == 0.0 { 0.0 } else { w.signum() };
-                *g += self.penalty.l2 * w + self.penalty.l1 * sign;
-            }
+            self.penalty.apply(w, g);
         }
         Ok(DeepGradientEstimate {
             gradient,
