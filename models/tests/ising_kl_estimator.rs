@@ -51,7 +51,7 @@ fn batch(rows: usize, width: usize, step: usize) -> Vec<Vec<f32>> {
         .map(|r| {
             (0..width)
                 .map(|c| {
-                    if (r * 7 + c * 3 + step) % 3 == 0 {
+                    if (r * 7 + c * 3 + step).is_multiple_of(3) {
                         -1.0
                     } else {
                         1.0
