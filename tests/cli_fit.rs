@@ -423,3 +423,47 @@ fn a_failed_fit_leaves_an_earlier_model_untouched() {
     assert_eq!(std::fs::read(&model).unwrap(), before);
     assert_eq!(dir_names(dir.path()), ["bad.csv", "d.csv", "m.safetensors"]);
 }
+
+#[test]
+fn fit_rbm_writes_the_same_bytes_on_the_reference_and_the_jit_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("blocks.csv");
+    std::fs::write(&csv, to_csv(&block_data(40))).unwrap();
+    // 21 × 21 units past the enumeration limit: AIS runs on the backend asked for too.
+    let n = 21;
+    let rows: Vec<f64> = (0..30)
+        .flat_map(|r| (0..n).map(move |c| ((r + c) % 3 == 0 || c < r % 5) as u8 as f64))
+        .collect();
+    let wide = dir.path().join("wide.npy");
+    write_npy(&wide, &[30, n as u64], false, &rows);
+    let small = ["--latent-dim", "2", "--max-iter", "5", "--batch-size", "10"];
+    let large = ["--latent-dim", "21", "--max-iter", "2"];
+    for (data, options, method) in [(&csv, &small[..], "exact"), (&wide, &large[..], "ais")] {
+        let fit = |backend: &str| {
+            let model = dir.path().join(format!("{backend}.safetensors"));
+            let mut args = vec!["fit", "rbm", arg(data), "--out", arg(&model)];
+            args.extend(["--seed", "4", "--backend", backend]);
+            args.extend(options);
+            let v = json_line(&blockgibbs(&args));
+            (std::fs::read(&model).unwrap(), v)
+        };
+        let (reference, r) = fit("reference");
+        let (jit, j) = fit("jit");
+        assert_eq!(r["log_likelihood_method"], method);
+        assert!(reference == jit, "{method}: the model files differ");
+        for field in ["avg_log_likelihood", "log_z", "log_likelihood_std_err"] {
+            assert_eq!(r[field], j[field], "{method}: {field}");
+        }
+    }
+    // Kinds without Gibbs sampling do not take the option.
+    let o = blockgibbs(&[
+        "fit",
+        "gmm",
+        arg(&csv),
+        "--components",
+        "2",
+        "--backend",
+        "jit",
+    ]);
+    assert_fails(&o, 2, &["--backend", "does not apply to `fit gmm`"]);
+}

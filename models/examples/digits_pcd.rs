@@ -148,6 +148,7 @@ fn train(args: &Args, data: &[f32]) -> Result<(), AnyError> {
         epochs: args.epochs,
         batch_size: args.batch_size,
         seed: args.seed,
+        ..TrainOptions::default()
     };
     println!(
         "digits: {rows} × {DIGITS_PIXELS} binary; RBM {DIGITS_PIXELS} × {N_HIDDEN}; PCD-1, {} chains, \

@@ -3,7 +3,8 @@
 //! - [`lattice`]: edge lists of square, cubic and triangular lattices.
 //! - [`ising`]: THRML's `IsingEBM` (lattices, Edwards–Anderson, SK), `PottsEBM`, `hinton_init`.
 //! - [`training`]: `estimate_moments`, `IsingTrainingSpec`, `estimate_kl_grad` (also for
-//!   chosen nodes/edges with a persistent negative phase).
+//!   chosen nodes/edges with a persistent negative phase) and `KlGradEstimator`, which keeps
+//!   its compiled samplers for a whole training run.
 //! - [`optim`]: SGD, momentum and Adam with learning-rate schedules.
 //! - [`tempering`]: parallel tempering (replica exchange) and simulated annealing.
 //! - [`rbm`]: binary and Gaussian–Bernoulli RBMs: exact log-likelihood, AIS,
@@ -59,6 +60,6 @@ pub use tempering::{
 };
 pub use training::{
     GradTargets, InitMode, IsingMoments, IsingTrainingSpec, KlGrad, KlGradEstimate,
-    PersistentChains, SamplingOptions, estimate_kl_grad, estimate_kl_grad_targeted,
-    estimate_moments, estimate_moments_clamped,
+    KlGradEstimator, PersistentChains, SamplingOptions, estimate_kl_grad,
+    estimate_kl_grad_targeted, estimate_moments, estimate_moments_clamped,
 };

@@ -254,3 +254,52 @@ impl IsingOptimizer {
         }
     }
 }
+
+/// The shuffled mini-batches of a flat data set, epoch after epoch: the loop every gradient
+/// trainer of the machines runs (RBM [`crate::rbm::fit`], deep
+/// [`crate::machine::fit_deep`], layerwise [`crate::machine::pretrain`]).
+pub(crate) struct Minibatches<'a> {
+    data: &'a [f32],
+    width: usize,
+    size: usize,
+    order: Vec<usize>,
+    batch: Vec<f32>,
+}
+
+impl<'a> Minibatches<'a> {
+    /// Batches of `size` rows (the last of an epoch may be smaller) of `data`, rows of
+    /// `width` values (both checked by the caller: `width ≥ 1`, `size ≥ 1`).
+    pub(crate) fn new(data: &'a [f32], width: usize, size: usize) -> Minibatches<'a> {
+        let rows = data.len() / width;
+        Minibatches {
+            data,
+            width,
+            size,
+            order: (0..rows).collect(),
+            batch: Vec::with_capacity(size.min(rows) * width),
+        }
+    }
+
+    /// One epoch: shuffles the row order with `rng` (continuing from the previous epoch's
+    /// order) and calls `step` with every batch, its rows gathered into one flat slice.
+    /// Returns the number of batches.
+    pub(crate) fn epoch<R: rand::Rng, E>(
+        &mut self,
+        rng: &mut R,
+        mut step: impl FnMut(&[f32]) -> Result<(), E>,
+    ) -> Result<usize, E> {
+        use rand::seq::SliceRandom;
+        self.order.shuffle(rng);
+        let mut batches = 0;
+        for idx in self.order.chunks(self.size) {
+            self.batch.clear();
+            for &r in idx {
+                self.batch
+                    .extend_from_slice(&self.data[r * self.width..(r + 1) * self.width]);
+            }
+            step(&self.batch)?;
+            batches += 1;
+        }
+        Ok(batches)
+    }
+}

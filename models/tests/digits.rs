@@ -168,6 +168,7 @@ fn short_pcd_run_beats_the_factorised_model() {
         epochs: 10,
         batch_size: 20,
         seed: 0,
+        ..TrainOptions::default()
     };
     let mut curve = Vec::new();
     let mut record = |_: &_, m: &_| curve.push(average_log_likelihood(m, &data).unwrap());

@@ -290,7 +290,10 @@ fn invalid_driven_parameters_are_typed_errors() {
         };
         let is_field =
             |e: TrainError| matches!(e, TrainError::InvalidOption { field: f, .. } if f == field);
-        assert!(is_field(driven.validate().unwrap_err()), "ρ={rho} s={s}");
+        assert!(
+            is_field(driven.validate().unwrap_err().into()),
+            "ρ={rho} s={s}"
+        );
         let sampling = Sampling::DrivenPcd {
             k: 1,
             chains: 4,
@@ -300,7 +303,9 @@ fn invalid_driven_parameters_are_typed_errors() {
             GradientEstimator::new(sampling, Penalty::default(), 0).unwrap_err()
         ));
         let mut rng = ChaCha8Rng::seed_from_u64(0);
-        assert!(is_field(BetaProcess::new(driven, 4, &mut rng).unwrap_err()));
+        assert!(is_field(
+            BetaProcess::new(driven, 4, &mut rng).unwrap_err().into()
+        ));
         let _: u64 = rng.random(); // the stream is still usable after a rejected process
         let mut rbm = BinaryRbm::zeros(2, 2).unwrap();
         let options = TrainOptions {

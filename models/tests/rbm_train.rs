@@ -357,6 +357,7 @@ fn train_case_seeded(sampling: Sampling, epochs: usize, seed: u64) -> (f64, f64,
         epochs,
         batch_size: 50,
         seed,
+        ..TrainOptions::default()
     };
     let mut curve = Vec::new();
     let mut cb = |r: &EpochReport, m: &BinaryRbm| {
@@ -462,13 +463,13 @@ fn bad_input_gives_typed_errors() {
     let err = GradientEstimator::new(Sampling::Cd { k: 0 }, Penalty::default(), 0).unwrap_err();
     assert!(matches!(err, TrainError::InvalidOption { field: "k", .. }));
     for (penalty, field) in [
-        (Penalty { l2: -1.0, l1: 0.0 }, "l2"),
+        (Penalty { l2: -1.0, l1: 0.0 }, "penalty.l2"),
         (
             Penalty {
                 l2: 0.0,
                 l1: f64::NAN,
             },
-            "l1",
+            "penalty.l1",
         ),
     ] {
         let err = GradientEstimator::new(Sampling::Cd { k: 1 }, penalty, 0).unwrap_err();

@@ -5,6 +5,7 @@
 //! other is an error, never silently ignored. Values are range-checked by clap when parsed
 //! (counts ≥ 1, rates > 0, tolerances ≥ 0, all finite), so a kind only reads them.
 
+use crate::backend::{BackendChoice, EngineChoice};
 use blockgibbs_models::expfam::CovarianceType;
 use clap::Args;
 use std::path::PathBuf;
@@ -33,11 +34,13 @@ pub enum FitOption {
     LearningRate,
     /// `--batch-size`: samples per gradient step.
     BatchSize,
+    /// `--backend`: the kernels of the kind's Gibbs sampling.
+    Backend,
 }
 
 impl FitOption {
     /// Every option, in the order of `fit --help`.
-    pub const ALL: [FitOption; 10] = [
+    pub const ALL: [FitOption; 11] = [
         FitOption::Components,
         FitOption::Covariance,
         FitOption::LatentDim,
@@ -48,6 +51,7 @@ impl FitOption {
         FitOption::RegCovar,
         FitOption::LearningRate,
         FitOption::BatchSize,
+        FitOption::Backend,
     ];
 
     /// The flag as typed, e.g. `--max-iter`.
@@ -63,6 +67,7 @@ impl FitOption {
             FitOption::RegCovar => "--reg-covar",
             FitOption::LearningRate => "--learning-rate",
             FitOption::BatchSize => "--batch-size",
+            FitOption::Backend => "--backend",
         }
     }
 }
@@ -101,6 +106,10 @@ pub struct FitOptions {
     /// Samples per mini-batch of gradient training (rbm).
     #[arg(long, value_name = "N", value_parser = count)]
     pub batch_size: Option<usize>,
+    /// Kernel backend of the Gibbs sampling (rbm; default: the best available). Every
+    /// backend fits the same model bit for bit.
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendChoice>,
 }
 
 impl FitOptions {
@@ -117,12 +126,18 @@ impl FitOptions {
             FitOption::RegCovar => self.reg_covar.is_some(),
             FitOption::LearningRate => self.learning_rate.is_some(),
             FitOption::BatchSize => self.batch_size.is_some(),
+            FitOption::Backend => self.backend.is_some(),
         }
     }
 
     /// The seed, 0 when not given.
     pub fn seed_or_default(&self) -> u64 {
         self.seed.unwrap_or(0)
+    }
+
+    /// The backend, [`EngineChoice::Auto`] when not given.
+    pub fn backend_or_default(&self) -> EngineChoice {
+        self.backend.map_or(EngineChoice::Auto, Into::into)
     }
 }
 
@@ -285,6 +300,7 @@ mod tests {
             reg_covar: Some(0.0),
             learning_rate: Some(1.0),
             batch_size: Some(1),
+            backend: Some(BackendChoice::Jit),
         };
         assert!(FitOption::ALL.iter().all(|&o| all.given(o)));
         let flags: std::collections::BTreeSet<_> =

@@ -62,6 +62,16 @@ pub enum IsingError {
         /// What is wrong and what is allowed.
         reason: String,
     },
+    /// A model given to a stateful estimator has another structure (node count or edge
+    /// list) than the one it was made and compiled for; parameters may change, structure
+    /// may not.
+    #[error("{field}: {reason} (the structure changed; make a new estimator)")]
+    StructureChanged {
+        /// The field at fault, e.g. `ebm.edges[3]`.
+        field: String,
+        /// What differs.
+        reason: String,
+    },
     /// The model failed validation (should not happen for validated input).
     #[error(transparent)]
     Model(#[from] ModelError),

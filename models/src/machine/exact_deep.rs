@@ -8,7 +8,8 @@
 //! [`MAX_EXACT_STATES`] joint states of the enumerated layers.
 
 use super::gradient::{MAX_EXACT_STATES, MachineGradient, MachineGradientEstimate};
-use super::meanfield::{add_product_stats, check_rows, rao_blackwell_moments};
+use super::meanfield::{check_rows, rao_blackwell_moments};
+use super::stats::ProductStats;
 use super::{BoltzmannMachine, MachineError};
 use crate::rbm::log_sum_exp;
 
@@ -107,7 +108,7 @@ pub fn deep_average_log_likelihood(
 
 /// Adds the expected statistics of the weighted configurations, normalised, times `weight`.
 fn add_weighted(
-    stats: &mut MachineGradient,
+    stats: &mut ProductStats<'_>,
     machine: &BoltzmannMachine,
     states: &[Weighted],
     parity: usize,
@@ -116,16 +117,16 @@ fn add_weighted(
     let log_z = log_z_of(states);
     for (s, log_w) in states {
         let m = rao_blackwell_moments(machine, &as_options(s, parity));
-        add_product_stats(stats, machine, &m, weight * (log_w - log_z).exp());
+        stats.add(&m, weight * (log_w - log_z).exp());
     }
 }
 
 /// Exact model statistics `E_model[∂(−E)/∂θ]` of a machine of any depth.
 pub fn deep_exact_model_stats(machine: &BoltzmannMachine) -> Result<MachineGradient, MachineError> {
     let (states, parity) = enumerate_model(machine)?;
-    let mut stats = MachineGradient::zeros(machine);
+    let mut stats = ProductStats::new(machine);
     add_weighted(&mut stats, machine, &states, parity, 1.0);
-    Ok(stats)
+    Ok(stats.finish())
 }
 
 /// Exact data statistics: the mean over rows of `E_{p(h|v)}[∂(−E)/∂θ]` under the true
@@ -135,30 +136,12 @@ pub fn deep_exact_positive_phase(
     data: &[f32],
 ) -> Result<MachineGradient, MachineError> {
     let rows = check_rows(machine, data)?;
-    let mut stats = MachineGradient::zeros(machine);
+    let mut stats = ProductStats::new(machine);
     for v in data.chunks_exact(machine.layers()[0].len()) {
         let states = enumerate_parity(machine, 0, Some(v))?;
         add_weighted(&mut stats, machine, &states, 0, 1.0 / rows as f64);
     }
-    Ok(stats)
-}
-
-/// `negative − positive`, entry by entry.
-pub(crate) fn difference(
-    negative: &MachineGradient,
-    positive: &MachineGradient,
-) -> MachineGradient {
-    let sub = |n: &[Vec<f64>], p: &[Vec<f64>]| -> Vec<Vec<f64>> {
-        n.iter()
-            .zip(p)
-            .map(|(n, p)| n.iter().zip(p).map(|(a, b)| a - b).collect())
-            .collect()
-    };
-    MachineGradient {
-        bias: sub(&negative.bias, &positive.bias),
-        log_var: sub(&negative.log_var, &positive.log_var),
-        weights: sub(&negative.weights, &positive.weights),
-    }
+    Ok(stats.finish())
 }
 
 /// The exact gradient of the mean negative log-likelihood of `data` under a machine of any
@@ -171,7 +154,7 @@ pub fn deep_exact_gradient(
     let positive = deep_exact_positive_phase(machine, data)?;
     let negative = deep_exact_model_stats(machine)?;
     Ok(MachineGradientEstimate {
-        gradient: difference(&negative, &positive),
+        gradient: MachineGradient::difference(&negative, &positive),
         positive,
         negative,
     })

@@ -21,9 +21,12 @@ use blockgibbs_runtime::{BackendChoice, SamplerOptions};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::layer::LayerMoments;
+use super::driven::BetaProcess;
+use super::estimation::Sampling;
+use super::meanfield::check_rows;
+use super::stats::ProductStats;
 use super::{BoltzmannMachine, MachineError, MachineSampler, SamplingMode};
-use crate::rbm::{Sampling, log_sum_exp};
+use crate::numeric::log_sum_exp;
 
 /// Exact evaluation enumerates at most this many states of one discrete layer.
 pub const MAX_EXACT_STATES: usize = 1 << 20;
@@ -87,18 +90,15 @@ impl MachineGradient {
     }
 
     /// `negative − positive`, entry by entry.
-    fn difference(negative: &MachineGradient, positive: &MachineGradient) -> MachineGradient {
+    pub(crate) fn difference(
+        negative: &MachineGradient,
+        positive: &MachineGradient,
+    ) -> MachineGradient {
         let mut out = negative.clone();
         for (o, p) in out.vectors_mut().zip(positive.vectors()) {
             o.iter_mut().zip(p).for_each(|(o, p)| *o -= p);
         }
         out
-    }
-
-    /// Adds `weight ·` the statistics of a two-layer configuration given by the moments of
-    /// both layers, one of which is a fixed state.
-    fn add(&mut self, machine: &BoltzmannMachine, m: [&LayerMoments; 2], weight: f64) {
-        super::meanfield::add_product_stats(self, machine, &m, weight);
     }
 }
 
@@ -124,33 +124,17 @@ fn require_two_layers(machine: &BoltzmannMachine, what: &'static str) -> Result<
     }
 }
 
-/// Checks a flat data set of layer-0 states and returns its number of rows.
-fn check_data(machine: &BoltzmannMachine, data: &[f32]) -> Result<usize, MachineError> {
-    let layer = &machine.layers()[0];
-    let n = layer.len();
-    if data.is_empty() || !data.len().is_multiple_of(n) {
-        return Err(MachineError::DataShape {
-            len: data.len(),
-            units: n,
-        });
-    }
-    for (r, row) in data.chunks_exact(n).enumerate() {
-        layer.check_state(|| format!("data row {r}"), row)?;
-    }
-    Ok(data.len() / n)
-}
-
 /// Mean statistics of `rows` (flat layer-0 states) with layer 1 Rao–Blackwellised.
 fn rao_blackwell_stats(machine: &BoltzmannMachine, rows: &[f32]) -> MachineGradient {
     let (l0, l1) = (&machine.layers()[0], &machine.layers()[1]);
-    let mut stats = MachineGradient::zeros(machine);
+    let mut stats = ProductStats::new(machine);
     let count = rows.len() / l0.len();
     for v in rows.chunks_exact(l0.len()) {
         let m0 = l0.moments_of(v);
         let m1 = l1.moments_given(&machine.field(1, Some(&m0.phi), None));
-        stats.add(machine, [&m0, &m1], 1.0 / count as f64);
+        stats.add(&[m0, m1], 1.0 / count as f64);
     }
-    stats
+    stats.finish()
 }
 
 /// The data statistics of a batch (flat, `n_0` columns) of a two-layer machine.
@@ -159,7 +143,7 @@ pub fn positive_phase(
     data: &[f32],
 ) -> Result<MachineGradient, MachineError> {
     require_two_layers(machine, "positive_phase")?;
-    check_data(machine, data)?;
+    check_rows(machine, data)?;
     Ok(rao_blackwell_stats(machine, data))
 }
 
@@ -218,7 +202,7 @@ pub fn average_log_likelihood(
     data: &[f32],
 ) -> Result<f64, MachineError> {
     require_two_layers(machine, "average_log_likelihood")?;
-    let rows = check_data(machine, data)?;
+    let rows = check_rows(machine, data)?;
     let log_z = log_partition(machine)?;
     let mut total = 0.0;
     for v in data.chunks_exact(machine.layers()[0].len()) {
@@ -235,14 +219,14 @@ pub fn exact_model_stats(machine: &BoltzmannMachine) -> Result<MachineGradient, 
     let states = enumerate(machine)?;
     let log_z = log_sum_exp(&states.iter().map(|(_, lw, _)| *lw).collect::<Vec<_>>());
     let (le, lo) = (&machine.layers()[e], &machine.layers()[1 - e]);
-    let mut stats = MachineGradient::zeros(machine);
+    let mut stats = ProductStats::new(machine);
     for (x, log_w, f) in &states {
         let me = le.moments_of(x);
         let mo = lo.moments_given(f);
-        let m = if e == 0 { [&me, &mo] } else { [&mo, &me] };
-        stats.add(machine, m, (log_w - log_z).exp());
+        let m = if e == 0 { [me, mo] } else { [mo, me] };
+        stats.add(&m, (log_w - log_z).exp());
     }
-    Ok(stats)
+    Ok(stats.finish())
 }
 
 /// The exact gradient of the mean negative log-likelihood of `data` under a two-layer
@@ -260,15 +244,22 @@ pub fn exact_gradient(
     })
 }
 
-/// CD-k / PCD gradient estimator for two-layer machines; the negative phase runs on the
-/// blockgibbs runtime (by default the best backend on one thread; see
+/// CD-k / PCD / driven-PCD gradient estimator for two-layer machines; the negative phase
+/// runs on the blockgibbs runtime (by default the best backend on one thread; see
 /// [`MachineGradientEstimator::backend`]). The sampler is made at the first estimate and kept:
 /// later estimates give it the current parameters ([`MachineSampler::set_machine`]) and a
 /// fresh seed from the estimator's ChaCha8 stream, so nothing is compiled again and results
 /// are deterministic for a seed. PCD keeps every layer of its persistent chains in it.
+///
+/// Driven PCD sets every chain's inverse temperature before each sweep
+/// ([`blockgibbs_runtime::Sampler::set_betas`]; β scales the whole field, biases included);
+/// the temperatures come from a second ChaCha8 stream (stream 1 of the same seed), advanced
+/// sweep by sweep in chain order.
 pub struct MachineGradientEstimator {
     sampling: Sampling,
     rng: ChaCha8Rng,
+    beta_rng: ChaCha8Rng,
+    betas: Option<BetaProcess>,
     fantasy: Vec<Vec<f32>>,
     backend: BackendChoice,
     threads: usize,
@@ -279,6 +270,7 @@ impl std::fmt::Debug for MachineGradientEstimator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MachineGradientEstimator")
             .field("sampling", &self.sampling)
+            .field("betas", &self.betas)
             .field("fantasy", &self.fantasy)
             .field("backend", &self.backend)
             .field("threads", &self.threads)
@@ -287,38 +279,26 @@ impl std::fmt::Debug for MachineGradientEstimator {
 }
 
 impl MachineGradientEstimator {
-    /// A validated estimator (`k ≥ 1`, PCD `chains ≥ 1`) seeded with `seed`.
+    /// A validated estimator ([`Sampling::validate`]) seeded with `seed`.
     pub fn new(sampling: Sampling, seed: u64) -> Result<MachineGradientEstimator, MachineError> {
-        let (k, chains) = match sampling {
-            Sampling::Cd { k } => (k, 1),
-            Sampling::Pcd { k, chains } => (k, chains),
-            Sampling::DrivenPcd { .. } => {
-                return Err(MachineError::InvalidOption {
-                    field: "sampling",
-                    reason: "driven PCD is implemented for BinaryRbm only".into(),
-                });
-            }
-        };
-        if k == 0 {
-            return Err(MachineError::InvalidOption {
-                field: "k",
-                reason: "at least one Gibbs sweep is needed".into(),
-            });
-        }
-        if chains == 0 {
-            return Err(MachineError::InvalidOption {
-                field: "chains",
-                reason: "PCD needs at least one chain".into(),
-            });
-        }
+        sampling.validate()?;
+        let mut beta_rng = ChaCha8Rng::seed_from_u64(seed);
+        beta_rng.set_stream(1);
         Ok(MachineGradientEstimator {
             sampling,
             rng: ChaCha8Rng::seed_from_u64(seed),
+            beta_rng,
+            betas: None,
             fantasy: Vec::new(),
             backend: BackendChoice::default(),
             threads: 1,
             sampler: None,
         })
+    }
+
+    /// The sampling method.
+    pub fn sampling(&self) -> Sampling {
+        self.sampling
     }
 
     /// The negative phase's sampler, once the first estimate has made it.
@@ -346,6 +326,20 @@ impl MachineGradientEstimator {
         &self.fantasy
     }
 
+    /// The driven chains' current inverse temperatures (those of their last sweep), one per
+    /// chain; empty before the first driven-PCD estimate and for CD and plain PCD.
+    pub fn chain_betas(&self) -> &[f64] {
+        self.betas.as_ref().map_or(&[], |b| b.betas())
+    }
+
+    /// Forgets the persistent chains (and driven temperatures) and the sampler; the next
+    /// estimate starts new chains (needed after changing the machine's shape).
+    pub fn reset_chains(&mut self) {
+        self.fantasy.clear();
+        self.betas = None;
+        self.sampler = None;
+    }
+
     /// Estimates the gradient of the mean negative log-likelihood of `batch` (flat, `n_0`
     /// columns). PCD advances its persistent chains.
     pub fn estimate(
@@ -355,11 +349,11 @@ impl MachineGradientEstimator {
     ) -> Result<MachineGradientEstimate, MachineError> {
         let positive = positive_phase(machine, batch)?;
         let rows = batch.len() / machine.layers()[0].len();
-        let (k, chains) = match self.sampling {
-            Sampling::Cd { k } => (k, rows),
-            // `new` rejects driven PCD.
-            Sampling::Pcd { k, chains } | Sampling::DrivenPcd { k, chains, .. } => (k, chains),
-        };
+        let k = self.sampling.sweeps();
+        let chains = self.sampling.persistent_chains().unwrap_or(rows);
+        if let (Sampling::DrivenPcd { driven, .. }, None) = (self.sampling, &self.betas) {
+            self.betas = Some(BetaProcess::new(driven, chains, &mut self.beta_rng)?);
+        }
         let options = SamplerOptions {
             chains,
             seed: self.rng.random(),
@@ -367,12 +361,30 @@ impl MachineGradientEstimator {
             beta: 1.0,
         };
         let sampler = MachineSampler::reuse(&mut self.sampler, machine, options, self.backend)?;
-        if let Sampling::Cd { .. } = self.sampling {
-            sampler.set_layer(0, batch)?;
+        match (self.sampling, self.betas.as_mut()) {
+            (Sampling::Cd { .. }, _) => {
+                sampler.set_layer(0, batch)?;
+                sampler.run(SamplingMode::MarkovChain, k as u64)?;
+            }
+            (_, Some(process)) => {
+                let mut betas = vec![0.0f32; chains];
+                for _ in 0..k {
+                    for (c, b) in betas.iter_mut().enumerate() {
+                        *b = process.step_chain(c, &mut self.beta_rng)? as f32;
+                    }
+                    sampler.sampler_mut().set_betas(&betas).map_err(|e| {
+                        MachineError::InvalidOption {
+                            field: "beta_std",
+                            reason: format!("a driven inverse temperature: {e}"),
+                        }
+                    })?;
+                    sampler.run(SamplingMode::MarkovChain, 1)?;
+                }
+            }
+            (_, None) => sampler.run(SamplingMode::MarkovChain, k as u64)?,
         }
-        sampler.run(SamplingMode::MarkovChain, k as u64)?;
         let v = sampler.layer_values(0)?;
-        if matches!(self.sampling, Sampling::Pcd { .. }) {
+        if self.sampling.persistent_chains().is_some() {
             self.fantasy = sampler.all_layer_values()?;
         }
         let negative = rao_blackwell_stats(machine, &v);

@@ -34,6 +34,7 @@
 use super::boltzmann::bilinear;
 use super::gradient::MachineGradient;
 use super::layer::{Layer, LayerMoments, UnitKind};
+use super::stats::ProductStats;
 use super::{BoltzmannMachine, MachineError};
 
 /// Settings of the mean-field fixed-point iteration.
@@ -115,55 +116,6 @@ pub(crate) fn check_rows(machine: &BoltzmannMachine, data: &[f32]) -> Result<usi
         layer.check_state(|| format!("data row {r}"), row)?;
     }
     Ok(data.len() / n)
-}
-
-/// Adds `weight ·` the expected statistics of a distribution under which the layers are
-/// independent with the moments `m` (one per layer).
-pub(crate) fn add_product_stats<M: std::borrow::Borrow<LayerMoments>>(
-    stats: &mut MachineGradient,
-    machine: &BoltzmannMachine,
-    m: &[M],
-    weight: f64,
-) {
-    let m: Vec<&LayerMoments> = m.iter().map(|x| x.borrow()).collect();
-    for (l, layer) in machine.layers().iter().enumerate() {
-        let own = m[l];
-        let bias = &mut stats.bias[l];
-        match layer.kind() {
-            UnitKind::Binary | UnitKind::Spin => {
-                bias.iter_mut()
-                    .zip(&own.x)
-                    .for_each(|(g, x)| *g += weight * x);
-            }
-            UnitKind::Categorical(_) => {
-                bias.iter_mut()
-                    .zip(&own.phi)
-                    .for_each(|(g, p)| *g += weight * p);
-            }
-            UnitKind::Gaussian => {
-                let below = (l > 0).then(|| m[l - 1].phi.as_slice());
-                let above = m.get(l + 1).map(|n| n.phi.as_slice());
-                let f = machine.field(l, below, above);
-                for i in 0..layer.len() {
-                    let iv = layer.inv_var(i);
-                    bias[i] += weight * (own.x[i] - layer.bias()[i] as f64) * iv;
-                    stats.log_var[l][i] +=
-                        weight * (0.5 * own.sq_dev[i] * iv - own.x[i] * iv * f[i]);
-                }
-            }
-        }
-    }
-    for (l, w) in stats.weights.iter_mut().enumerate() {
-        let (a, b) = (&m[l].phi, &m[l + 1].phi);
-        let d = b.len();
-        for (i, &pa) in a.iter().enumerate() {
-            if pa != 0.0 {
-                for (g, &pb) in w[i * d..(i + 1) * d].iter_mut().zip(b) {
-                    *g += weight * pa * pb;
-                }
-            }
-        }
-    }
 }
 
 /// Moments of every layer with the layers in `states` that are `Some` fixed and each `None`
@@ -323,18 +275,18 @@ pub fn mean_field_positive_phase(
 ) -> Result<MeanFieldPhase, MachineError> {
     options.validate()?;
     let rows = check_rows(machine, data)?;
-    let mut stats = MachineGradient::zeros(machine);
+    let mut stats = ProductStats::new(machine);
     let (mut elbo_sum, mut max_it, mut all_converged) = (0.0, 0, true);
     let weight = 1.0 / rows as f64;
     for v in data.chunks_exact(machine.layers()[0].len()) {
         let (m, it, converged) = mean_field_moments(machine, v, options);
-        add_product_stats(&mut stats, machine, &m, weight);
+        stats.add(&m, weight);
         elbo_sum += elbo(machine, &m);
         max_it = max_it.max(it);
         all_converged &= converged;
     }
     Ok(MeanFieldPhase {
-        stats,
+        stats: stats.finish(),
         mean_elbo: elbo_sum * weight,
         max_iterations_used: max_it,
         all_converged,
@@ -377,13 +329,13 @@ pub fn chain_statistics(
             ls[l].check_state(|| format!("layers[{l}] chain {c}"), row)?;
         }
     }
-    let mut stats = MachineGradient::zeros(machine);
+    let mut stats = ProductStats::new(machine);
     for c in 0..chains {
         let states: Vec<Option<&[f32]>> = (0..ls.len())
             .map(|l| (l % 2 == 0).then(|| &layers[l][c * ls[l].len()..(c + 1) * ls[l].len()]))
             .collect();
         let m = rao_blackwell_moments(machine, &states);
-        add_product_stats(&mut stats, machine, &m, 1.0 / chains as f64);
+        stats.add(&m, 1.0 / chains as f64);
     }
-    Ok(stats)
+    Ok(stats.finish())
 }

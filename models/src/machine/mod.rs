@@ -35,15 +35,20 @@
 
 mod boltzmann;
 mod convert;
+pub mod driven;
+mod estimation;
 pub mod exact_deep;
 pub mod gradient;
 mod layer;
 pub mod meanfield;
 pub mod pretrain;
 mod sampler;
+mod stats;
 pub mod train;
 
 pub use boltzmann::BoltzmannMachine;
+pub use driven::{BetaProcess, DrivenBeta};
+pub use estimation::{Penalty, Sampling};
 pub use exact_deep::{
     deep_average_log_likelihood, deep_exact_gradient, deep_exact_model_stats,
     deep_exact_positive_phase, deep_log_partition,

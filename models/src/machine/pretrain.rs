@@ -15,15 +15,13 @@
 //! runs on the runtime and CD/PCD estimate a true likelihood gradient; tied parameters get
 //! the sum of their copies' gradients ([`PretrainingRbm::untie`]).
 
-use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::gradient::MachineGradient;
 use super::layer::{Conditional, Layer};
-use super::{BoltzmannMachine, MachineError, MachineGradientEstimator};
-use crate::optim::{LrSchedule, Method, Optimizer};
-use crate::rbm::Sampling;
+use super::{BoltzmannMachine, MachineError, MachineGradientEstimator, Sampling};
+use crate::optim::{LrSchedule, Method, Minibatches, Optimizer};
 
 /// Input multipliers of a pretraining RBM: `up` scales the lower layer's input to the upper
 /// layer, `down` the upper layer's input to the lower one (1 or 2 each).
@@ -240,13 +238,11 @@ pub fn pretrain(
         })?;
         let mut estimator = MachineGradientEstimator::new(options.sampling, rng.random())?;
         let mut params = prbm.rbm.flat_params();
-        let mut order: Vec<usize> = (0..rows.len()).collect();
+        let mut batches = Minibatches::new(&layer_data, n, options.batch_size);
         for _ in 0..options.epochs {
-            order.shuffle(&mut rng);
-            for idx in order.chunks(options.batch_size) {
-                let batch: Vec<f32> = idx.iter().flat_map(|&r| rows[r].to_vec()).collect();
+            batches.epoch(&mut rng, |batch| {
                 let tied = prbm.tied_machine()?;
-                let est = estimator.estimate(&tied, &prbm.tie_data(&batch))?;
+                let est = estimator.estimate(&tied, &prbm.tie_data(batch))?;
                 let grad = prbm.untie(&est.gradient).flatten();
                 optimizer
                     .step(&mut params, &grad)
@@ -255,7 +251,8 @@ pub fn pretrain(
                         reason: e.to_string(),
                     })?;
                 prbm = PretrainingRbm::new(prbm.rbm.with_flat_params(&params)?, prbm.doubling)?;
-            }
+                Ok::<(), MachineError>(())
+            })?;
         }
         let mut next = Vec::with_capacity(rows.len() * prbm.rbm.layers()[1].len());
         for row in &rows {

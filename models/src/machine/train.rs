@@ -14,35 +14,23 @@
 //! for deep machines, as in the paper.
 //!
 //! **Penalties.** [`Penalty`] adds `l2 · W + l1 · sign(W)` to the weight gradients (not to
-//! biases or variances), as [`crate::rbm::train`] does.
+//! biases or variances), as every machine estimator does.
 
 use blockgibbs_runtime::{BackendChoice, SamplerOptions};
-use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::exact_deep::difference;
 use super::gradient::MachineGradient;
 use super::meanfield::{MeanFieldOptions, chain_statistics, check_rows, mean_field_positive_phase};
 use super::pretrain::{PretrainOptions, pretrain};
-use super::{BoltzmannMachine, MachineError, MachineSampler, SamplingMode};
-use crate::optim::{LrSchedule, Method, Optimizer};
-use crate::rbm::Penalty;
+use super::{BoltzmannMachine, MachineError, MachineSampler, Penalty, SamplingMode};
+use crate::optim::{LrSchedule, Method, Minibatches, Optimizer};
 
 fn invalid(field: &'static str, reason: impl Into<String>) -> MachineError {
     MachineError::InvalidOption {
         field,
         reason: reason.into(),
     }
-}
-
-fn validate_penalty(p: &Penalty) -> Result<(), MachineError> {
-    for (field, x) in [("penalty.l2", p.l2), ("penalty.l1", p.l1)] {
-        if !(x >= 0.0 && x.is_finite()) {
-            return Err(invalid(field, format!("{x} must be finite and ≥ 0")));
-        }
-    }
-    Ok(())
 }
 
 /// A gradient estimate of a machine of any depth with both phases.
@@ -107,7 +95,7 @@ impl DeepGradientEstimator {
             return Err(invalid("chains", "PCD needs at least one chain"));
         }
         mean_field.validate()?;
-        validate_penalty(&penalty)?;
+        penalty.validate()?;
         Ok(DeepGradientEstimator {
             k,
             chains,
@@ -181,13 +169,9 @@ impl DeepGradientEstimator {
     ) -> Result<DeepGradientEstimate, MachineError> {
         let phase = mean_field_positive_phase(machine, batch, &self.mean_field)?;
         let negative = self.negative_phase(machine)?;
-        let mut gradient = difference(&negative, &phase.stats);
+        let mut gradient = MachineGradient::difference(&negative, &phase.stats);
         for (g, w) in gradient.weights.iter_mut().zip(machine.weights()) {
-            for (g, &w) in g.iter_mut().zip(w) {
-                let w = w as f64;
-                let sign = if w == 0.0 { 0.0 } else { w.signum() };
-                *g += self.penalty.l2 * w + self.penalty.l1 * sign;
-            }
+            self.penalty.apply(w, g);
         }
         Ok(DeepGradientEstimate {
             gradient,
@@ -306,7 +290,7 @@ pub fn fit_deep(
     mut callback: Option<DeepEpochCallback<'_>>,
 ) -> Result<Vec<DeepEpochReport>, MachineError> {
     let n0 = machine.layers()[0].len();
-    let rows = check_rows(machine, data)?;
+    check_rows(machine, data)?;
     if options.epochs == 0 {
         return Err(invalid("epochs", "at least one epoch is needed"));
     }
@@ -330,27 +314,21 @@ pub fn fit_deep(
     }
     let mut shuffle_rng = ChaCha8Rng::seed_from_u64(options.seed);
     let mut params = machine.flat_params();
-    let mut order: Vec<usize> = (0..rows).collect();
-    let mut batch = Vec::with_capacity(options.batch_size.min(rows) * n0);
+    let mut batches = Minibatches::new(data, n0, options.batch_size);
     let mut reports = Vec::with_capacity(options.epochs);
     for epoch in 1..=options.epochs {
-        order.shuffle(&mut shuffle_rng);
-        let (mut norm_sum, mut elbo_sum, mut n_batches) = (0.0, 0.0, 0usize);
-        for idx in order.chunks(options.batch_size) {
-            batch.clear();
-            for &r in idx {
-                batch.extend_from_slice(&data[r * n0..(r + 1) * n0]);
-            }
-            let est = estimator.estimate(machine, &batch)?;
+        let (mut norm_sum, mut elbo_sum) = (0.0, 0.0);
+        let n_batches = batches.epoch(&mut shuffle_rng, |batch| {
+            let est = estimator.estimate(machine, batch)?;
             let grad = est.gradient.flatten();
             norm_sum += grad.iter().map(|g| g * g).sum::<f64>().sqrt();
             elbo_sum += est.mean_elbo;
-            n_batches += 1;
             let mut next = params.clone();
             optimizer.step(&mut next, &grad).map_err(optimizer_error)?;
             *machine = machine.with_flat_params(&next)?;
             params = next;
-        }
+            Ok::<(), MachineError>(())
+        })?;
         let report = DeepEpochReport {
             epoch,
             steps: optimizer.steps(),

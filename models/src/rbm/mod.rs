@@ -6,8 +6,10 @@
 //!   [`MAX_EXACT_UNITS`] units.
 //! - [`ais`]: annealed importance sampling estimate of `log Z` for larger machines.
 //! - [`train`]: CD-k / PCD gradients, penalties, hinton / Glorot initialisation, [`fit`];
-//!   the sampler itself is [`estimator::GradientEstimator`], and [`driven`] gives PCD's
-//!   fantasy particles driven inverse temperatures (paysage's `DrivenSequentialMC`).
+//!   the sampler itself is [`estimator::GradientEstimator`], the layered machines' estimator
+//!   on the RBM as a two-layer [`crate::machine::BoltzmannMachine`], and [`driven`] (the
+//!   machine module's) gives PCD's fantasy particles driven inverse temperatures (paysage's
+//!   `DrivenSequentialMC`).
 //! - [`gaussian`]: Gaussian–Bernoulli RBMs ([`GaussianRbm`]) with exact `log Z`;
 //!   [`gaussian_tap`]: their mean-field / TAP2 free energies.
 //! - [`BinaryRbm::pseudo_log_likelihood`], [`BinaryRbm::stochastic_pseudo_log_likelihood`] and
@@ -18,7 +20,6 @@
 //! with `n_visible` columns, one example per row. All sums are accumulated in `f64`.
 
 pub mod ais;
-pub mod driven;
 pub mod estimator;
 pub mod exact;
 pub mod gaussian;
@@ -31,8 +32,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use thiserror::Error;
 
+pub use crate::machine::driven::{self, BetaProcess, DrivenBeta};
 pub use ais::{AisOptions, AisResult, BetaSchedule, ais_log_partition};
-pub use driven::{BetaProcess, DrivenBeta};
 pub use exact::{
     MAX_EXACT_UNITS, average_log_likelihood, average_log_likelihood_with, log_partition,
 };

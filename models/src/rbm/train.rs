@@ -2,6 +2,13 @@
 //! divergence (PCD), with L2 / L1 penalties, hinton and Glorot initialisation and a
 //! mini-batch [`fit`] loop on top of [`Optimizer`] (issue 4, "Training").
 //!
+//! An RBM trains as the two-layer [`BoltzmannMachine`] it converts to, bit for bit: the
+//! phase statistics are [`machine::positive_phase`] and [`machine::exact_model_stats`], the
+//! estimator is [`crate::machine::MachineGradientEstimator`] (wrapped by
+//! [`GradientEstimator`], which adds the [`Penalty`]), and [`Sampling`], [`Penalty`] and
+//! [`DrivenBeta`] are the machine module's. This module keeps the RBM's parameter layout
+//! (`[W, a, b]`, [`PhaseStats`]) and its errors ([`TrainError`]).
+//!
 //! **Gradient.** [`GradientEstimator::estimate`] returns the gradient of the mean *negative*
 //! log-likelihood of a batch, so optimisers descend it:
 //! `∂(−mean log p)/∂W = E_model[v hᵀ] − E_data[v hᵀ]` (likewise `v` for `a`, `h` for `b`).
@@ -12,25 +19,23 @@
 //! **Chains.** CD-k starts one chain at every example of the batch. PCD keeps
 //! [`Sampling::Pcd::chains`] persistent fantasy particles across calls, initialised with
 //! independent uniform bits on first use; [`Sampling::DrivenPcd`] also gives each of them a
-//! driven inverse temperature ([`super::driven`]). The sampler is [`GradientEstimator`]
-//! (in [`super::estimator`]).
+//! driven inverse temperature ([`super::driven`]).
 //!
 //! **Penalties.** [`Penalty`] adds `l2 · W + l1 · sign(W)` (with `sign(0) = 0`) to the weight
 //! gradient, i.e. the gradient of `l2/2 ‖W‖² + l1 ‖W‖₁`; biases are not penalised.
 
-use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal, Uniform};
 use thiserror::Error;
 
-pub use super::driven::DrivenBeta;
 pub use super::estimator::GradientEstimator;
-use super::estimator::{hidden_probs_rows, visible_probs_rows, weighted_stats};
 use super::{BinaryRbm, MAX_EXACT_UNITS, RbmError};
 use crate::ising::IsingError;
-use crate::optim::{LrSchedule, Method, Optimizer};
-use faer::Mat;
+use crate::machine::{self, BoltzmannMachine, MachineGradient};
+pub use crate::machine::{DrivenBeta, Penalty, Sampling};
+use crate::optim::{LrSchedule, Method, Minibatches, Optimizer};
+use blockgibbs_runtime::BackendChoice;
 
 /// What can go wrong when estimating gradients or training.
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -67,94 +72,6 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> TrainError {
     }
 }
 
-/// How the negative phase is sampled.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Sampling {
-    /// Contrastive divergence: one chain per batch example, started at it, `k` sweeps.
-    Cd {
-        /// Gibbs sweeps per estimate (≥ 1).
-        k: usize,
-    },
-    /// Persistent contrastive divergence: `chains` fantasy particles carried across calls,
-    /// advanced `k` sweeps per estimate.
-    Pcd {
-        /// Gibbs sweeps per estimate (≥ 1).
-        k: usize,
-        /// Number of persistent chains (≥ 1).
-        chains: usize,
-    },
-    /// PCD with driven fantasy particles (paysage's `DrivenSequentialMC`): every chain has
-    /// its own inverse temperature `β`, advanced by one step of the autoregressive Gamma
-    /// process of [`DrivenBeta`] before each of its sweeps, which then samples
-    /// `σ(β · field)` in both layers. The negative-phase statistics use the final `v⁻` and
-    /// `E[h | v⁻]` at `β = 1`, as paysage's gradient state does.
-    DrivenPcd {
-        /// Gibbs sweeps per estimate (≥ 1).
-        k: usize,
-        /// Number of persistent chains (≥ 1).
-        chains: usize,
-        /// The inverse-temperature process.
-        driven: DrivenBeta,
-    },
-}
-
-impl Sampling {
-    pub(super) fn validate(&self) -> Result<(), TrainError> {
-        let (k, chains) = match *self {
-            Sampling::Cd { k } => (k, 1),
-            Sampling::Pcd { k, chains } => (k, chains),
-            Sampling::DrivenPcd { k, chains, driven } => {
-                driven.validate()?;
-                (k, chains)
-            }
-        };
-        if k == 0 {
-            return Err(invalid("k", "at least one Gibbs sweep is needed"));
-        }
-        if chains == 0 {
-            return Err(invalid("chains", "PCD needs at least one chain"));
-        }
-        Ok(())
-    }
-
-    /// The number of persistent chains, `None` for CD.
-    pub fn persistent_chains(&self) -> Option<usize> {
-        match *self {
-            Sampling::Cd { .. } => None,
-            Sampling::Pcd { chains, .. } | Sampling::DrivenPcd { chains, .. } => Some(chains),
-        }
-    }
-}
-
-/// L2 (weight decay) and L1 penalties on the weights; both ≥ 0 and finite.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Penalty {
-    /// Coefficient `λ₂` of `λ₂/2 ‖W‖²` (adds `λ₂ W` to the gradient).
-    pub l2: f64,
-    /// Coefficient `λ₁` of `λ₁ ‖W‖₁` (adds `λ₁ sign(W)` to the gradient).
-    pub l1: f64,
-}
-
-impl Penalty {
-    pub(super) fn validate(&self) -> Result<(), TrainError> {
-        for (field, x) in [("l2", self.l2), ("l1", self.l1)] {
-            if !(x >= 0.0 && x.is_finite()) {
-                return Err(invalid(field, format!("{x} must be finite and ≥ 0")));
-            }
-        }
-        Ok(())
-    }
-
-    /// Adds the penalty gradient at `weights` to `grad` (same length).
-    fn apply(&self, weights: &[f32], grad: &mut [f64]) {
-        for (g, &w) in grad.iter_mut().zip(weights) {
-            let w = w as f64;
-            let sign = if w == 0.0 { 0.0 } else { w.signum() };
-            *g += self.l2 * w + self.l1 * sign;
-        }
-    }
-}
-
 /// Sufficient statistics of one phase: `E[v hᵀ]` (row-major `n_visible × n_hidden`),
 /// `E[v]` and `E[h]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -176,6 +93,19 @@ pub struct RbmGradient {
     pub visible_bias: Vec<f64>,
     /// `∂/∂b`.
     pub hidden_bias: Vec<f64>,
+}
+
+impl PhaseStats {
+    /// The statistics of a binary two-layer machine in the RBM's layout: `E[v hᵀ]` is its
+    /// one weight matrix's, `E[v]` and `E[h]` its two layers' bias statistics.
+    pub(super) fn of_machine(stats: MachineGradient) -> PhaseStats {
+        let mut bias = stats.bias.into_iter();
+        PhaseStats {
+            v: bias.next().unwrap_or_default(),
+            h: bias.next().unwrap_or_default(),
+            vh: stats.weights.into_iter().next().unwrap_or_default(),
+        }
+    }
 }
 
 impl RbmGradient {
@@ -216,18 +146,22 @@ pub struct GradientEstimate {
     pub negative: PhaseStats,
 }
 
-/// The positive phase of a binary batch: means over examples of `v E[h|v]ᵀ`, `v`, `E[h|v]`.
+/// The positive phase of a binary batch: means over examples of `v E[h|v]ᵀ`, `v`, `E[h|v]`
+/// (the two-layer machine's [`machine::positive_phase`]).
 pub fn positive_phase(rbm: &BinaryRbm, batch: &[f32]) -> Result<PhaseStats, TrainError> {
     rbm.check_data(batch, true)?;
-    Ok(super::estimator::rows_stats(rbm, batch))
+    let machine = BoltzmannMachine::try_from(rbm)?;
+    Ok(PhaseStats::of_machine(machine::positive_phase(
+        &machine, batch,
+    )?))
 }
 
 /// Exact model statistics `E_model[v hᵀ]`, `E[v]`, `E[h]` by enumerating the smaller layer
-/// (the visible one on a tie) and summing the other analytically; errors with
-/// [`RbmError::TooLargeForExact`] beyond [`MAX_EXACT_UNITS`] units.
+/// (the visible one on a tie) and summing the other analytically (the two-layer machine's
+/// [`machine::exact_model_stats`]); errors with [`RbmError::TooLargeForExact`] beyond
+/// [`MAX_EXACT_UNITS`] units.
 pub fn exact_model_stats(rbm: &BinaryRbm) -> Result<PhaseStats, TrainError> {
-    let (nv, nh) = (rbm.n_visible(), rbm.n_hidden());
-    let small = nv.min(nh);
+    let small = rbm.n_visible().min(rbm.n_hidden());
     if small > MAX_EXACT_UNITS {
         return Err(RbmError::TooLargeForExact {
             units: small,
@@ -235,29 +169,10 @@ pub fn exact_model_stats(rbm: &BinaryRbm) -> Result<PhaseStats, TrainError> {
         }
         .into());
     }
-    let enum_visible = nv <= nh;
-    let n = if enum_visible { nv } else { nh };
-    let states: Vec<Vec<f32>> = (0..1u64 << n)
-        .map(|x| (0..n).map(|k| ((x >> k) & 1) as f32).collect())
-        .collect();
-    let mut log_w = Vec::with_capacity(states.len());
-    for s in &states {
-        log_w.push(if enum_visible {
-            -rbm.free_energy_visible_unchecked(s)
-        } else {
-            -rbm.free_energy_hidden(s)?
-        });
-    }
-    let log_z = super::log_sum_exp(&log_w);
-    let p: Vec<f64> = log_w.iter().map(|lw| (lw - log_z).exp()).collect();
-    let x = Mat::from_fn(states.len(), n, |r, k| states[r][k] as f64);
-    Ok(if enum_visible {
-        let h = hidden_probs_rows(rbm, x.as_ref());
-        weighted_stats(x.as_ref(), h.as_ref(), &p)
-    } else {
-        let v = visible_probs_rows(rbm, x.as_ref());
-        weighted_stats(v.as_ref(), x.as_ref(), &p)
-    })
+    let machine = BoltzmannMachine::try_from(rbm)?;
+    Ok(PhaseStats::of_machine(machine::exact_model_stats(
+        &machine,
+    )?))
 }
 
 /// The exact gradient of the mean negative log-likelihood of binary `data` plus `penalty`,
@@ -278,7 +193,7 @@ pub fn exact_gradient(
     })
 }
 
-pub(super) fn to_f64(xs: &[f32]) -> Vec<f64> {
+fn to_f64(xs: &[f32]) -> Vec<f64> {
     xs.iter().map(|&x| x as f64).collect()
 }
 
@@ -358,15 +273,16 @@ pub struct TrainOptions {
     pub epochs: usize,
     /// Examples per mini-batch (≥ 1; the last batch of an epoch may be smaller).
     pub batch_size: usize,
-    /// Seed of the shuffling stream and (via stream 1) of the Gibbs sampler. The sweeps run
-    /// on the best backend on one thread (results are the same on every backend); a
-    /// `backend` field joins once the command line, which builds these options field by
-    /// field, is migrated with it.
+    /// Seed of the shuffling stream and (via stream 1) of the Gibbs sampler.
     pub seed: u64,
+    /// The kernels of the Gibbs sweeps (one thread; results are the same bit for bit on
+    /// every backend).
+    pub backend: BackendChoice,
 }
 
 impl Default for TrainOptions {
-    /// PCD-1 with 100 chains, no penalty, SGD at 0.05, 10 epochs of batches of 100, seed 0.
+    /// PCD-1 with 100 chains, no penalty, SGD at 0.05, 10 epochs of batches of 100, seed 0,
+    /// the best backend.
     fn default() -> Self {
         TrainOptions {
             sampling: Sampling::Pcd { k: 1, chains: 100 },
@@ -376,6 +292,7 @@ impl Default for TrainOptions {
             epochs: 10,
             batch_size: 100,
             seed: 0,
+            backend: BackendChoice::default(),
         }
     }
 }
@@ -428,7 +345,7 @@ pub fn fit(
     mut callback: Option<EpochCallback<'_>>,
 ) -> Result<Vec<EpochReport>, TrainError> {
     let nv = rbm.n_visible();
-    let rows = rbm.check_data(data, true)?;
+    rbm.check_data(data, true)?;
     if options.epochs == 0 {
         return Err(invalid("epochs", "at least one epoch is needed"));
     }
@@ -439,24 +356,18 @@ pub fn fit(
     let mut sampler_seed = ChaCha8Rng::seed_from_u64(options.seed);
     sampler_seed.set_stream(1);
     let mut estimator =
-        GradientEstimator::new(options.sampling, options.penalty, sampler_seed.random())?;
+        GradientEstimator::new(options.sampling, options.penalty, sampler_seed.random())?
+            .backend(options.backend);
     let mut shuffle_rng = ChaCha8Rng::seed_from_u64(options.seed);
     let mut params = to_f64(&[rbm.weights(), rbm.visible_bias(), rbm.hidden_bias()].concat());
     let (n_w, nh) = (rbm.weights().len(), rbm.n_hidden());
-    let mut order: Vec<usize> = (0..rows).collect();
-    let mut batch = Vec::with_capacity(options.batch_size.min(rows) * nv);
+    let mut batches = Minibatches::new(data, nv, options.batch_size);
     let mut reports = Vec::with_capacity(options.epochs);
     for epoch in 1..=options.epochs {
-        order.shuffle(&mut shuffle_rng);
-        let (mut norm_sum, mut n_batches) = (0.0, 0usize);
-        for idx in order.chunks(options.batch_size) {
-            batch.clear();
-            for &r in idx {
-                batch.extend_from_slice(&data[r * nv..(r + 1) * nv]);
-            }
-            let grad = estimator.estimate(rbm, &batch)?.gradient.flatten();
+        let mut norm_sum = 0.0;
+        let n_batches = batches.epoch(&mut shuffle_rng, |batch| {
+            let grad = estimator.estimate(rbm, batch)?.gradient.flatten();
             norm_sum += grad.iter().map(|g| g * g).sum::<f64>().sqrt();
-            n_batches += 1;
             let mut next = params.clone();
             optimizer.step(&mut next, &grad)?;
             let f = |xs: &[f64]| xs.iter().map(|&x| x as f32).collect::<Vec<f32>>();
@@ -468,7 +379,8 @@ pub fn fit(
                 f(&next[n_w + nv..]),
             )?;
             params = next;
-        }
+            Ok::<(), TrainError>(())
+        })?;
         let report = EpochReport {
             epoch,
             steps: optimizer.steps(),

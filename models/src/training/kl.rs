@@ -12,7 +12,7 @@
 
 use std::collections::HashSet;
 
-use super::{IsingMoments, IsingTrainingSpec, Phase, check_distinct, check_rows, run_phase};
+use super::{IsingMoments, IsingTrainingSpec, KlGradEstimator, check_distinct, check_rows};
 use crate::ising::{IsingEBM, IsingError, check_edge_nodes, check_nodes, invalid};
 
 /// What [`estimate_kl_grad`] and [`estimate_kl_grad_targeted`] return: the gradients and
@@ -116,23 +116,16 @@ pub struct KlGradEstimate {
 ///
 /// `data[k]` holds the values (±1) of `spec.data_nodes` in example k; `conditioning[k]`
 /// those of `spec.conditioning_nodes` (pass `&[]` when there are none).
+///
+/// One estimate of a fresh [`KlGradEstimator`]; a training loop should keep one estimator
+/// instead, which compiles the model once.
 pub fn estimate_kl_grad(
     ebm: &IsingEBM,
     spec: &IsingTrainingSpec,
     data: &[Vec<f32>],
     conditioning: &[Vec<f32>],
 ) -> Result<KlGrad, IsingError> {
-    // The model's own edges may repeat a pair, so they skip the targets' duplicate check.
-    let (grad, _) = kl_grad(
-        ebm,
-        spec,
-        &GradTargets::all(ebm),
-        data,
-        conditioning,
-        None,
-        false,
-    )?;
-    Ok(grad)
+    KlGradEstimator::new(ebm, spec)?.estimate(ebm, data, conditioning)
 }
 
 /// [`estimate_kl_grad`] with THRML's full argument list: gradients only for
@@ -143,7 +136,9 @@ pub fn estimate_kl_grad(
 /// number of conditioning examples) from call to call.
 ///
 /// With the same seeds the gradients are exactly the corresponding entries of
-/// [`estimate_kl_grad`]'s: which moments are observed does not change any draw.
+/// [`estimate_kl_grad`]'s: which moments are observed does not change any draw. Calls
+/// chained through `negative_chains` give exactly the estimates of one
+/// [`KlGradEstimator`] (this function is one estimate of a fresh one).
 pub fn estimate_kl_grad_targeted(
     ebm: &IsingEBM,
     spec: &IsingTrainingSpec,
@@ -152,101 +147,19 @@ pub fn estimate_kl_grad_targeted(
     conditioning: &[Vec<f32>],
     negative_init: Option<&PersistentChains>,
 ) -> Result<KlGradEstimate, IsingError> {
-    targets.validate(ebm)?;
-    let (grad, chains) = kl_grad(ebm, spec, targets, data, conditioning, negative_init, true)?;
-    let negative_chains = chains.ok_or_else(|| invalid("negative", "no final state kept"))?;
+    let mut estimator = KlGradEstimator::targeted(ebm, spec, targets)?;
+    if let Some(chains) = negative_init {
+        estimator.resume_from(chains.clone());
+    }
+    let grad = estimator.estimate(ebm, data, conditioning)?;
     Ok(KlGradEstimate {
         grad,
-        negative_chains,
+        negative_chains: estimator.negative_chains()?,
     })
 }
 
-fn kl_grad(
-    ebm: &IsingEBM,
-    spec: &IsingTrainingSpec,
-    targets: &GradTargets,
-    data: &[Vec<f32>],
-    conditioning: &[Vec<f32>],
-    negative_init: Option<&PersistentChains>,
-    keep_state: bool,
-) -> Result<(KlGrad, Option<PersistentChains>), IsingError> {
-    spec.validate(ebm)?;
-    if data.is_empty() {
-        return Err(invalid("data", "needs at least one example"));
-    }
-    check_rows("data", spec.data_nodes.len(), data)?;
-    let conditioned = !spec.conditioning_nodes.is_empty();
-    if conditioned {
-        check_rows("conditioning", spec.conditioning_nodes.len(), conditioning)?;
-        if conditioning.len() != data.len() {
-            return Err(IsingError::LengthMismatch {
-                field: "conditioning".into(),
-                expected: data.len(),
-                found: conditioning.len(),
-            });
-        }
-    } else if !conditioning.is_empty() {
-        return Err(invalid(
-            "conditioning",
-            "values given but the spec has no conditioning nodes",
-        ));
-    }
-    let n = ebm.node_count();
-    let (nodes, edges) = (&targets.bias_nodes[..], &targets.weight_edges[..]);
-    let clamped = spec.clamped_positive();
-    let rows: Vec<Vec<f32>> = data
-        .iter()
-        .enumerate()
-        .map(|(k, d)| {
-            let mut row = d.clone();
-            if conditioned {
-                row.extend_from_slice(&conditioning[k]);
-            }
-            row
-        })
-        .collect();
-    let positive = if clamped.len() == n {
-        moments_from_data(n, nodes, edges, &clamped, &rows)
-    } else {
-        let phase = Phase {
-            nodes,
-            edges,
-            schedule: &spec.schedule_positive,
-            options: &spec.positive,
-            clamped: &clamped,
-            values: &rows,
-        };
-        run_phase(ebm, &phase, None, false)?.0
-    };
-    let (neg_clamped, neg_values): (&[u32], &[Vec<f32>]) = if conditioned {
-        (&spec.conditioning_nodes, conditioning)
-    } else {
-        (&[], &[])
-    };
-    let phase = Phase {
-        nodes,
-        edges,
-        schedule: &spec.schedule_negative,
-        options: &spec.negative,
-        clamped: neg_clamped,
-        values: neg_values,
-    };
-    let (negative, chains) = run_phase(ebm, &phase, negative_init, keep_state)?;
-    let beta = ebm.beta() as f64;
-    let diff = |p: &[f64], q: &[f64]| -> Vec<f64> {
-        p.iter().zip(q).map(|(a, b)| -beta * (a - b)).collect()
-    };
-    let grad = KlGrad {
-        weights: diff(&positive.edge_means, &negative.edge_means),
-        biases: diff(&positive.node_means, &negative.node_means),
-        positive,
-        negative,
-    };
-    Ok((grad, chains))
-}
-
 /// Moments of fully observed examples: `rows[k][c]` is the value of `columns[c]`.
-fn moments_from_data(
+pub(crate) fn moments_from_data(
     n: usize,
     nodes: &[u32],
     edges: &[(u32, u32)],

@@ -1,7 +1,8 @@
 //! THRML's Ising training API: [`estimate_moments`], [`IsingTrainingSpec`] and
 //! [`estimate_kl_grad`] (all parameters, fresh chains) or [`estimate_kl_grad_targeted`]
 //! (THRML's `bias_nodes` / `weight_edges` subsets and a persistent negative phase, in
-//! [`kl`]).
+//! [`kl`]); for training loops, [`KlGradEstimator`], which compiles the model once and
+//! changes its weights between steps (the free functions are one estimate of a fresh one).
 //!
 //! Sign convention (THRML's): [`estimate_kl_grad`] returns the gradient of
 //! KL(data ‖ model) = const − E_data[log p(v)], i.e. of the average negative log-likelihood
@@ -13,18 +14,20 @@
 //! data) and ⟨·⟩₋ the negative phase (the model, with only conditioning nodes clamped). A
 //! descent step `θ ← θ − η ∂` therefore increases the likelihood.
 
+mod estimator;
 pub mod kl;
+mod phase;
 
+pub use estimator::KlGradEstimator;
 pub use kl::{
     GradTargets, KlGrad, KlGradEstimate, PersistentChains, estimate_kl_grad,
     estimate_kl_grad_targeted,
 };
 
-use crate::ising::{
-    HintonRule, IsingEBM, IsingError, check_edge_nodes, check_nodes, hinton_init, invalid,
-};
-use blockgibbs_ir::{Model, NodeId};
-use blockgibbs_runtime::{BackendChoice, Moments, RuntimeError, Sampler, SamplingSchedule};
+use crate::ising::{HintonRule, IsingEBM, IsingError, check_edge_nodes, check_nodes, invalid};
+use blockgibbs_ir::Model;
+use blockgibbs_runtime::{BackendChoice, RuntimeError, Sampler, SamplingSchedule};
+use phase::{Observed, PhaseSampler, Start, free_model};
 use std::sync::Arc;
 
 /// How the free nodes of every chain start.
@@ -115,44 +118,6 @@ pub fn estimate_moments_clamped(
     clamped: &[u32],
     values: &[Vec<f32>],
 ) -> Result<IsingMoments, IsingError> {
-    let phase = Phase {
-        nodes,
-        edges,
-        schedule,
-        options,
-        clamped,
-        values,
-    };
-    Ok(run_phase(ebm, &phase, None, false)?.0)
-}
-
-/// One sampling phase: what to observe, how to run, which nodes are clamped to what.
-pub(crate) struct Phase<'a> {
-    pub nodes: &'a [u32],
-    pub edges: &'a [(u32, u32)],
-    pub schedule: &'a SamplingSchedule,
-    pub options: &'a SamplingOptions,
-    pub clamped: &'a [u32],
-    pub values: &'a [Vec<f32>],
-}
-
-/// Runs a phase (see [`estimate_moments_clamped`]) from the sampler's or `options.init`'s
-/// initial state, or from `resume` (free nodes' values and the sweep counter, which then
-/// supersede `options.init`); returns the moments and, if `keep_state`, the final chains.
-pub(crate) fn run_phase(
-    ebm: &IsingEBM,
-    phase: &Phase<'_>,
-    resume: Option<&PersistentChains>,
-    keep_state: bool,
-) -> Result<(IsingMoments, Option<PersistentChains>), IsingError> {
-    let Phase {
-        nodes,
-        edges,
-        schedule,
-        options,
-        clamped,
-        values,
-    } = *phase;
     let n = ebm.node_count();
     check_nodes("nodes", n, nodes)?;
     check_edge_nodes("edges", n, edges)?;
@@ -171,75 +136,9 @@ pub(crate) fn run_phase(
             "clamped nodes need at least one row of values",
         ));
     }
-    let groups = values.len().max(1);
-    let per = options.chains;
-    let total = groups
-        .checked_mul(per)
-        .ok_or_else(|| invalid("chains", "chain count overflows"))?;
-    if let Some(r) = resume {
-        r.check(n, total)?;
-    }
-    let model = Arc::new(ebm.to_model(clamped)?);
-    let all_chains = SamplingOptions {
-        chains: total,
-        ..*options
-    };
-    let mut sampler = all_chains.sampler(model, ebm.beta())?;
-    let mut is_clamped = vec![false; n];
-    for &c in clamped {
-        is_clamped[c as usize] = true;
-    }
-    let free: Vec<u32> = (0..n as u32).filter(|&i| !is_clamped[i as usize]).collect();
-    if let Some(r) = resume {
-        for (chain, row) in r.states.iter().enumerate() {
-            for &node in &free {
-                sampler.set_value(NodeId(node), chain, row[node as usize])?;
-            }
-        }
-        sampler.set_sweeps_done(r.sweeps_done);
-    } else if let InitMode::Hinton(rule) = options.init {
-        let init = hinton_init(
-            ebm,
-            &free,
-            total,
-            rule,
-            options.seed ^ 0x9e37_79b9_7f4a_7c15,
-        )?;
-        for (chain, row) in init.iter().enumerate() {
-            for (&node, &v) in free.iter().zip(row) {
-                sampler.set_value(NodeId(node), chain, v)?;
-            }
-        }
-    }
-    for (g, row) in values.iter().enumerate() {
-        for chain in g * per..(g + 1) * per {
-            for (&node, &v) in clamped.iter().zip(row) {
-                sampler.set_clamped(NodeId(node), chain, v)?;
-            }
-        }
-    }
-    let mut moments = Moments::new(
-        nodes.iter().map(|&i| NodeId(i)).collect(),
-        edges.iter().map(|&(a, b)| (NodeId(a), NodeId(b))).collect(),
-    );
-    sampler.run(schedule, &mut [&mut moments])?;
-    let state = if keep_state {
-        let states = (0..total)
-            .map(|c| sampler.chain_state(c))
-            .collect::<Result<Vec<_>, _>>()?;
-        Some(PersistentChains {
-            states,
-            sweeps_done: sampler.sweeps_done(),
-        })
-    } else {
-        None
-    };
-    let moments = IsingMoments {
-        node_means: moments.means(),
-        edge_means: moments.pair_means(),
-        draws: moments.count(),
-    };
-    Ok((moments, state))
+    let mut sampler = PhaseSampler::new(free_model(ebm)?, None, options, values.len(), clamped)?;
+    let observed = Observed::new(nodes, edges);
+    sampler.sample(ebm, Start::Restart, values, schedule, &observed)
 }
 
 /// Checks that every row has `width` entries, all ±1.

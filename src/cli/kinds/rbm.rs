@@ -15,6 +15,7 @@
 use super::{
     Fitted, Kind, KindError, Likelihood, LikelihoodMethod, ScoreArray, ScoreSettings, Scores,
 };
+use crate::backend::EngineChoice;
 use crate::cli::CliError;
 use crate::cli::options::{FitOption, FitOptions, UsageError};
 use crate::cli::progress::Progress;
@@ -50,6 +51,7 @@ pub(crate) struct RbmSettings {
     learning_rate: f64,
     batch_size: usize,
     seed: u64,
+    backend: EngineChoice,
 }
 
 impl Kind for Rbm {
@@ -65,6 +67,10 @@ impl Kind for Rbm {
         (
             FitOption::Seed,
             "initialisation, shuffling, Gibbs sampling and AIS (default 0)",
+        ),
+        (
+            FitOption::Backend,
+            "kernels of the PCD and AIS sweeps (default: the best; same model on every one)",
         ),
     ];
     const HINTS: &'static [(FitOption, &'static str)] = &[
@@ -90,6 +96,7 @@ impl Kind for Rbm {
             learning_rate: options.learning_rate.unwrap_or(DEFAULT_LEARNING_RATE),
             batch_size: options.batch_size.unwrap_or(DEFAULT_BATCH_SIZE),
             seed: options.seed_or_default(),
+            backend: options.backend_or_default(),
         })
     }
 
@@ -110,13 +117,14 @@ impl Kind for Rbm {
             epochs: s.epochs,
             batch_size: s.batch_size,
             seed: s.seed,
+            backend: s.backend,
         };
         progress.start(s.epochs as u64, "epochs");
         let mut report = |r: &EpochReport, _: &BinaryRbm| progress.set(r.epoch as u64);
         let reports =
             fit(&mut rbm, &x, &options, Some(&mut report)).map_err(|e| failed(e.into()))?;
         progress.message("log-likelihood");
-        let (log_z, method, std_err) = partition(&rbm, s.seed).map_err(failed)?;
+        let (log_z, method, std_err) = partition(&rbm, s.seed, s.backend).map_err(failed)?;
         let log_prob = log_probs(&rbm, &x, log_z).map_err(|e| failed(e.into()))?;
         Ok(Fitted {
             likelihood: Likelihood {
@@ -143,10 +151,12 @@ impl Kind for Rbm {
 }
 
 /// `log Z`, how it was computed and its standard error: exact by enumeration when the
-/// smaller layer has at most [`MAX_EXACT_UNITS`] units, else by AIS seeded with `seed`.
+/// smaller layer has at most [`MAX_EXACT_UNITS`] units, else by AIS seeded with `seed` on
+/// `backend`.
 fn partition(
     rbm: &BinaryRbm,
     seed: u64,
+    backend: EngineChoice,
 ) -> Result<(f64, LikelihoodMethod, Option<f64>), KindError> {
     if rbm.n_visible().min(rbm.n_hidden()) <= MAX_EXACT_UNITS {
         return Ok((log_partition(rbm)?, LikelihoodMethod::Exact, None));
@@ -155,6 +165,7 @@ fn partition(
         rbm,
         &AisOptions {
             seed,
+            backend,
             ..AisOptions::default()
         },
     )?;
@@ -187,7 +198,8 @@ pub(super) fn score(
     data.check_support(|v| v == 0.0 || v == 1.0, BINARY)?;
     let failed = |e: KindError| CliError::scoring(KIND_RBM, data, e);
     let x = data.to_f32();
-    let (log_z, method, std_err) = partition(rbm, settings.seed).map_err(failed)?;
+    let (log_z, method, std_err) =
+        partition(rbm, settings.seed, EngineChoice::Auto).map_err(failed)?;
     let mut hidden = Vec::with_capacity(data.rows() * rbm.n_hidden());
     for v in x.chunks_exact(rbm.n_visible()) {
         hidden.extend(rbm.hidden_probs(v).map_err(|e| failed(e.into()))?);

@@ -23,7 +23,7 @@
 use rand::Rng;
 use rand_distr::{Distribution, Gamma, Poisson};
 
-use super::train::TrainError;
+use super::MachineError;
 
 /// Largest mean Poisson intensity `ρ / ((1 − ρ) s²)` accepted: far enough below rand_distr's
 /// `Poisson::MAX_LAMBDA` (1.8·10¹⁹) that no plausible `β` (it would have to exceed 10⁴ times
@@ -52,16 +52,16 @@ impl Default for DrivenBeta {
 impl DrivenBeta {
     /// Checks `ρ ∈ [0, 1)`, `s` finite and `> 0`, and the Poisson intensity bound
     /// [`MAX_MEAN_INTENSITY`]; errors name `beta_momentum` or `beta_std`.
-    pub fn validate(&self) -> Result<(), TrainError> {
+    pub fn validate(&self) -> Result<(), MachineError> {
         let (rho, s) = (self.beta_momentum, self.beta_std);
         if !(0.0..1.0).contains(&rho) {
-            return Err(TrainError::InvalidOption {
+            return Err(MachineError::InvalidOption {
                 field: "beta_momentum",
                 reason: format!("{rho} must lie in [0, 1)"),
             });
         }
         if !(s > 0.0 && s.is_finite()) {
-            return Err(TrainError::InvalidOption {
+            return Err(MachineError::InvalidOption {
                 field: "beta_std",
                 reason: format!("{s} must be finite and > 0"),
             });
@@ -69,7 +69,7 @@ impl DrivenBeta {
         let intensity = rho / ((1.0 - rho) * s * s);
         let usable = intensity.is_finite() && intensity <= MAX_MEAN_INTENSITY;
         if !usable || !self.shape().is_finite() {
-            return Err(TrainError::InvalidOption {
+            return Err(MachineError::InvalidOption {
                 field: "beta_std",
                 reason: format!(
                     "{s} is too small for beta_momentum = {rho}: the Poisson intensity \
@@ -105,7 +105,7 @@ impl BetaProcess {
         params: DrivenBeta,
         chains: usize,
         rng: &mut R,
-    ) -> Result<BetaProcess, TrainError> {
+    ) -> Result<BetaProcess, MachineError> {
         params.validate()?;
         let var = params.beta_std * params.beta_std;
         let stationary = gamma(params.shape(), var)?;
@@ -129,7 +129,7 @@ impl BetaProcess {
         &mut self,
         chain: usize,
         rng: &mut R,
-    ) -> Result<f64, TrainError> {
+    ) -> Result<f64, MachineError> {
         let (nu, c, rho) = (
             self.params.shape(),
             self.params.scale(),
@@ -140,7 +140,7 @@ impl BetaProcess {
         // rand_distr rejects a zero intensity; Poisson(0) is the point mass at 0.
         let z = if intensity > 0.0 {
             Poisson::new(intensity)
-                .map_err(|e| TrainError::InvalidOption {
+                .map_err(|e| MachineError::InvalidOption {
                     field: "beta_std",
                     reason: format!("Poisson intensity {intensity:e} at β = {beta}: {e}"),
                 })?
@@ -154,7 +154,7 @@ impl BetaProcess {
     }
 
     /// Advances every chain by one transition, in chain order.
-    pub fn step<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Result<(), TrainError> {
+    pub fn step<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Result<(), MachineError> {
         for chain in 0..self.betas.len() {
             self.step_chain(chain, rng)?;
         }
@@ -162,8 +162,8 @@ impl BetaProcess {
     }
 }
 
-fn gamma(shape: f64, scale: f64) -> Result<Gamma<f64>, TrainError> {
-    Gamma::new(shape, scale).map_err(|e| TrainError::InvalidOption {
+fn gamma(shape: f64, scale: f64) -> Result<Gamma<f64>, MachineError> {
+    Gamma::new(shape, scale).map_err(|e| MachineError::InvalidOption {
         field: "beta_std",
         reason: format!("Gamma(shape {shape}, scale {scale}): {e}"),
     })
