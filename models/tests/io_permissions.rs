@@ -36,7 +36,7 @@ fn new_files_get_the_permissions_of_file_create() {
     assert_eq!(mode(&model), expected);
     // The temporary file has them from creation on, before any content is written.
     let target = dir.path().join("image.png");
-    let tmp = temp_file_beside(&target, ".image.", ".png").unwrap();
+    let tmp = temp_file_beside(&target, ".png").unwrap();
     assert_eq!(mode(tmp.path()), expected);
 }
 
