@@ -383,6 +383,45 @@ fn outputs_onto_links_and_fifos_are_refused_and_leave_them_whole() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
 }
 
+/// A character device (the null device's numbers) made inside `dir`, or `None` where this
+/// process may not make device nodes. The test never aims outputs at the real `/dev/null`:
+/// run as root, a broken check could replace it.
+#[cfg(unix)]
+fn device_in(dir: &Path) -> Option<PathBuf> {
+    let path = dir.join("null");
+    let made = Command::new("mknod")
+        .args([path.to_str().unwrap(), "c", "1", "3"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    made.then_some(path)
+}
+
+#[cfg(unix)]
+#[test]
+fn outputs_onto_device_files_are_refused_and_leave_them_whole() {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let dir = tempfile::tempdir().unwrap();
+    let Some(device) = device_in(dir.path()) else {
+        eprintln!("skipped: cannot make a device node here (the library check covers /dev/null)");
+        return;
+    };
+    let rdev = std::fs::symlink_metadata(&device).unwrap().rdev();
+    let model = example("ising2d.toml");
+    for flag in ["--out", "--stats", "--checkpoint"] {
+        let o = blockgibbs(&sample_args(
+            model.to_str().unwrap(),
+            &[flag, device.to_str().unwrap()],
+        ));
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{flag}: {err}");
+        assert!(err.contains("a device file"), "{err}");
+        let meta = std::fs::symlink_metadata(&device).unwrap();
+        assert!(meta.file_type().is_char_device() && meta.rdev() == rdev);
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
 #[test]
 fn outputs_naming_an_input_or_each_other_are_refused() {
     let dir = tempfile::tempdir().unwrap();

@@ -202,3 +202,66 @@ fn checkpoints_refuse_links_and_leave_their_targets() {
     );
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
 }
+
+/// An `.npy` v1 file with `descr`, `shape` (Python tuple text) and raw `data`.
+fn raw_npy(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header.as_bytes());
+    bytes.extend(data);
+    bytes
+}
+
+/// The reason of a `.npy` weights error.
+fn npy_reason(path: &std::path::Path) -> String {
+    match blockgibbs::model_file::tensor::read_npy_f32("k", path) {
+        Err(ModelFileError::Npy { file, reason, .. }) => {
+            assert_eq!(file, path);
+            reason
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn npy_weights_with_a_huge_shape_or_integers_are_refused_before_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.npy");
+    // 10¹¹ float32 would be 400 GB; the file holds 16 bytes, so nothing is allocated.
+    std::fs::write(&path, raw_npy("<f4", "(100000000000,)", &[0; 16])).unwrap();
+    let reason = npy_reason(&path);
+    assert!(
+        reason.contains("needs 400000000000 bytes, the file holds 16"),
+        "{reason}"
+    );
+    let ints: Vec<u8> = [1i64, 2].iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(&path, raw_npy("<i8", "(2,)", &ints)).unwrap();
+    let reason = npy_reason(&path);
+    assert!(
+        reason.contains("'<i8'") && reason.contains("use float32 or float64"),
+        "{reason}"
+    );
+    // float64 weights become f32, and one beyond f32's range is named by its index.
+    let floats: Vec<u8> = [0.5f64, 1e39].iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(&path, raw_npy("<f8", "(2,)", &floats)).unwrap();
+    let reason = npy_reason(&path);
+    assert!(
+        reason.contains("element 1") && reason.contains("overflows f32"),
+        "{reason}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn device_files_are_not_output_targets() {
+    use blockgibbs::runtime::atomic_file::check_target;
+    // Only checked, never written: a broken check must not be able to touch /dev/null.
+    let e = check_target(std::path::Path::new("/dev/null")).unwrap_err();
+    assert!(e.to_string().contains("a device file"), "{e}");
+    assert!(check_target(std::path::Path::new("/definitely/not/here")).is_ok());
+}
