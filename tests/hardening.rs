@@ -247,7 +247,10 @@ fn npy_weights_with_a_huge_shape_or_integers_are_refused_before_reading() {
         "{reason}"
     );
     // float64 weights become f32, and one beyond f32's range is named by its index.
-    let floats: Vec<u8> = [0.5f64, 1e39].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let floats: Vec<u8> = [0.5f64, 1e39]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
     std::fs::write(&path, raw_npy("<f8", "(2,)", &floats)).unwrap();
     let reason = npy_reason(&path);
     assert!(
