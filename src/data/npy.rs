@@ -88,7 +88,7 @@ pub(crate) fn check_npy(bytes: &[u8]) -> Result<CheckedNpy<'_>, String> {
     let header = NpyHeader::from_reader(&mut data).map_err(|e| format!("bad header: {e}"))?;
     let shape = header.shape().to_vec();
     let item = match header.dtype() {
-        DType::Plain(t) => t.size_field() as u64,
+        DType::Plain(t) => t.size_field(),
         other => {
             return Err(format!(
                 "dtype {} is not a plain number type",
