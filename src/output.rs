@@ -133,6 +133,8 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), OutputErro
 }
 
 /// Writes through `fill` into a temporary file next to `path`, then renames it to `path`.
+/// A `path` that is a symbolic link, FIFO or device is refused, and the temporary file is
+/// removed on error and on SIGINT/SIGTERM (see [`blockgibbs_runtime::atomic_file`]).
 /// The file gets the permissions `File::create` would give it (`0o666` less the umask), or
 /// keeps those of the file it replaces (see [`temp_file_beside`]).
 pub fn write_atomic(
@@ -145,14 +147,14 @@ pub fn write_atomic(
     };
     // Created with the permissions of a plain `File::create` (or those of the file being
     // replaced) rather than tempfile's private 0600, so outputs are readable as usual.
-    let mut tmp = temp_file_beside(path, ".blockgibbs-", ".tmp").map_err(io)?;
+    let mut tmp = temp_file_beside(path, ".tmp").map_err(io)?;
     {
         let mut w = BufWriter::new(tmp.as_file_mut());
         fill(&mut w).map_err(io)?;
         w.flush().map_err(io)?;
     }
     tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
+    tmp.persist(path).map_err(io)?;
     Ok(())
 }
 

@@ -325,13 +325,16 @@ fn invalid_hand_given_blocks_are_rejected_with_typed_errors() {
     assert_eq!(
         with_blocks(seq(vec![vec![0], vec![1, 3], vec![2, 0], vec![4]])).unwrap_err(),
         ModelError::NodeInTwoBlocks {
-            node: "s[0]".into()
+            node: "s[0]".into(),
+            first: 0,
+            second: 2
         }
     );
     assert_eq!(
         with_blocks(seq(vec![vec![0], vec![1, 3, 1], vec![2], vec![4]])).unwrap_err(),
-        ModelError::NodeInTwoBlocks {
-            node: "s[1]".into()
+        ModelError::NodeTwiceInBlock {
+            node: "s[1]".into(),
+            block: 1
         }
     );
     // An empty block and an unknown node.

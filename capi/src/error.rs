@@ -148,6 +148,8 @@ impl Error {
             | RuntimeError::InvalidValueInChain { .. }
             | RuntimeError::ClampedInModel { .. }
             | RuntimeError::UnknownBackend(_)
+            | RuntimeError::TooManyThreads { .. }
+            | RuntimeError::Memory(_)
             | RuntimeError::NoChains => BG_INVALID_ARGUMENT,
             RuntimeError::ProgramMismatch => BG_MODEL,
             // Sampling failures, and whatever the runtime learns to report later.

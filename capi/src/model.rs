@@ -110,7 +110,7 @@ pub unsafe extern "C" fn bg_model_load(
         let built = file.build().map_err(Error::model_file)?;
         // Compiled once here: a model whose blocks cannot be formed fails at load, not at
         // sampler creation, and every sampler shares the program.
-        let (_, program) = built.compile().map_err(Error::compile)?;
+        let (_, program) = built.compile().map_err(Error::model_file)?;
         let handle = handles::register(ModelObject {
             model: built.model,
             program: Arc::new(program),

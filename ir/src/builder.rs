@@ -249,6 +249,15 @@ impl ModelBuilder {
                     kind: kind.to_string(),
                 });
             }
+            if let Some(first) = clamped[node.index()]
+                && first != value
+            {
+                return Err(ModelError::ConflictingClamp {
+                    node: node_name(&self.groups, node),
+                    first,
+                    second: value,
+                });
+            }
             clamped[node.index()] = Some(value);
         }
         if let Some(spec) = &self.blocks {
@@ -393,10 +402,21 @@ fn validate_block_membership(
                     block: b,
                 });
             }
-            if owner[n.index()] != usize::MAX {
-                return Err(ModelError::NodeInTwoBlocks {
-                    node: node_name(groups, n),
-                });
+            match owner[n.index()] {
+                usize::MAX => {}
+                first if first == b => {
+                    return Err(ModelError::NodeTwiceInBlock {
+                        node: node_name(groups, n),
+                        block: b,
+                    });
+                }
+                first => {
+                    return Err(ModelError::NodeInTwoBlocks {
+                        node: node_name(groups, n),
+                        first,
+                        second: b,
+                    });
+                }
             }
             owner[n.index()] = b;
             if kinds[n.index()] != kinds[first.index()] {

@@ -142,11 +142,33 @@ pub enum ModelError {
         /// Its kind.
         kind_b: String,
     },
-    /// A node listed in two blocks (or twice in one).
-    #[error("node {node} is listed in more than one block")]
+    /// A node listed in two blocks.
+    #[error("node {node} is listed in block {first} and again in block {second}")]
     NodeInTwoBlocks {
         /// The node at fault.
         node: String,
+        /// The first block listing it.
+        first: usize,
+        /// The block listing it again.
+        second: usize,
+    },
+    /// A node listed twice in one block.
+    #[error("node {node} is listed twice in block {block}")]
+    NodeTwiceInBlock {
+        /// The node at fault.
+        node: String,
+        /// The block.
+        block: usize,
+    },
+    /// One node clamped twice to different values.
+    #[error("node {node} is clamped twice, to {first} and to {second}")]
+    ConflictingClamp {
+        /// The node at fault.
+        node: String,
+        /// The first value.
+        first: f32,
+        /// The second value.
+        second: f32,
     },
     /// A free node that no hand-given block updates.
     #[error(

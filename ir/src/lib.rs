@@ -6,11 +6,14 @@
 //!   [`Model::energy`].
 //! - [`BlockSpec`], [`UpdateRule`]: hand-given blocks and per-block update rules.
 //! - [`Program`]: the lowered per-block interaction tables that every backend executes.
+//! - [`memory`]: estimates of model, program and chain memory from sizes, checked against a
+//!   [`MemoryLimit`] before anything large is allocated.
 
 mod blocks;
 mod builder;
 mod error;
 mod factor;
+pub mod memory;
 mod model;
 mod node;
 mod program;
@@ -19,6 +22,7 @@ pub use blocks::{BlockSpec, UpdateRule};
 pub use builder::ModelBuilder;
 pub use error::ModelError;
 pub use factor::{Factor, FactorId, GaussianRole, Power};
+pub use memory::{MemoryError, MemoryLimit};
 pub use model::Model;
 pub use node::{NodeGroup, NodeId, NodeKind};
 pub use program::{BlockProgram, HeadRole, InteractionGroup, Program, SuperblockProgram};

@@ -283,7 +283,7 @@ fn draw_grid(path: &Path, samples: &[f32]) -> Result<(), AnyError> {
     let side = (GRID * cell + GAP) as u32;
     // The PNG encoder picks the format from the extension, so the temporary name ends in .png;
     // it rewrites the file in place, keeping the usual permissions `temp_file_beside` gave it.
-    let tmp = temp_file_beside(path, ".fantasies.", ".png")?;
+    let tmp = temp_file_beside(path, ".png")?;
     {
         let root = BitMapBackend::new(tmp.path(), (side, side)).into_drawing_area();
         root.fill(&RGBColor(200, 200, 200))?;

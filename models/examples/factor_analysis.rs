@@ -222,7 +222,7 @@ fn draw_svg(path: &Path, panels: &[(&str, Mat<f64>)]) -> Result<(), AnyError> {
 
 /// Rectangles only: the bitmap backend has no font rasteriser here.
 fn draw_png(path: &Path, panels: &[(&str, Mat<f64>)]) -> Result<(), AnyError> {
-    let tmp = temp_file_beside(path, ".loadings.", ".png")?;
+    let tmp = temp_file_beside(path, ".png")?;
     {
         let root = BitMapBackend::new(tmp.path(), size()).into_drawing_area();
         draw_panels(&root, panels, false)?;

@@ -240,7 +240,7 @@ fn main() -> Result<(), AnyError> {
 
 /// The PNG encoder picks the format from the extension, so the temporary name ends in .png.
 fn write_png(path: &Path, pic: &Picture<'_>) -> Result<(), AnyError> {
-    let tmp = temp_file_beside(path, ".mixture_ellipses.", ".png")?;
+    let tmp = temp_file_beside(path, ".png")?;
     draw(
         BitMapBackend::new(tmp.path(), SIZE).into_drawing_area(),
         pic,

@@ -105,7 +105,7 @@ pub mod mixture;
 
 pub use any::{AnyModel, read_kind};
 use atomic::read_file;
-pub use atomic::{temp_file_beside, write_atomic};
+pub use atomic::{TempFile, temp_file_beside, write_atomic};
 pub use error::ModelIoError;
 pub use gaussian_rbm::KIND_GAUSSIAN_RBM;
 pub use gmm_prior::{KIND_GMM_PRIOR, KIND_GMM_PRIOR_SUPERVISED};

@@ -36,7 +36,7 @@ fn new_files_get_the_permissions_of_file_create() {
     assert_eq!(mode(&model), expected);
     // The temporary file has them from creation on, before any content is written.
     let target = dir.path().join("image.png");
-    let tmp = temp_file_beside(&target, ".image.", ".png").unwrap();
+    let tmp = temp_file_beside(&target, ".png").unwrap();
     assert_eq!(mode(tmp.path()), expected);
 }
 
@@ -60,16 +60,18 @@ fn replaced_files_keep_their_permissions() {
 }
 
 #[test]
-fn a_symlink_target_is_replaced_with_the_mode_of_the_file_it_pointed_at() {
+fn a_symlink_target_is_refused_and_both_link_and_file_are_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     let real = dir.path().join("real.bin");
     std::fs::write(&real, b"old").unwrap();
     std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).unwrap();
     let link = dir.path().join("link.bin");
     std::os::unix::fs::symlink(&real, &link).unwrap();
-    write_atomic(&link, b"new").unwrap();
-    // The rename replaced the link itself by a regular file; the linked file is untouched.
-    assert!(std::fs::symlink_metadata(&link).unwrap().is_file());
-    assert_eq!(mode(&link), 0o640);
+    let e = write_atomic(&link, b"new").unwrap_err();
+    assert!(e.to_string().contains("symbolic link"), "{e}");
+    // Neither written through nor replaced, and no temporary file left.
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    assert_eq!(mode(&real), 0o640);
     assert_eq!(std::fs::read(&real).unwrap(), b"old");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
 }

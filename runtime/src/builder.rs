@@ -4,7 +4,8 @@
 use crate::error::RuntimeError;
 use crate::sampler::{Sampler, SamplerOptions};
 use blockgibbs_compiler::{Backend, ReferenceBackend};
-use blockgibbs_ir::{Model, Program};
+use blockgibbs_ir::memory::{chain_bytes, program_bytes};
+use blockgibbs_ir::{MemoryLimit, Model, Program};
 use std::sync::Arc;
 
 /// Which kernels run a program.
@@ -68,6 +69,7 @@ pub struct SamplerBuilder {
     program: Option<Arc<Program>>,
     backend: BackendChoice,
     options: SamplerOptions,
+    max_memory: Option<u64>,
 }
 
 impl Sampler {
@@ -79,6 +81,7 @@ impl Sampler {
             program: None,
             backend: BackendChoice::Auto,
             options: SamplerOptions::default(),
+            max_memory: None,
         }
     }
 }
@@ -96,7 +99,8 @@ impl SamplerBuilder {
         self
     }
 
-    /// Worker threads; 0 means one per core.
+    /// Worker threads; 0 means one per core. More than [`max_threads`] is refused by
+    /// [`SamplerBuilder::build`].
     pub fn threads(mut self, threads: usize) -> Self {
         self.options.threads = threads;
         self
@@ -120,6 +124,15 @@ impl SamplerBuilder {
         self
     }
 
+    /// The most memory, in bytes, that the lowered program and the chains may take (default:
+    /// the memory available when [`SamplerBuilder::build`] runs). They are estimated from
+    /// the model's sizes and the chain count before anything is compiled or allocated, and
+    /// a larger need is a [`RuntimeError::Memory`] naming what made it large.
+    pub fn max_memory(mut self, bytes: u64) -> Self {
+        self.max_memory = Some(bytes);
+        self
+    }
+
     /// A program compiled from this model earlier (to share one lowering between samplers);
     /// [`SamplerBuilder::build`] checks that it is the model's.
     pub fn program(mut self, program: Arc<Program>) -> Self {
@@ -130,6 +143,8 @@ impl SamplerBuilder {
     /// Compiles the model (unless a program was given, which is then checked against it),
     /// builds the backend and the chains.
     pub fn build(self) -> Result<Sampler, RuntimeError> {
+        check_threads(self.options.threads)?;
+        self.check_memory()?;
         let program = match self.program {
             Some(p) => {
                 check_program(&self.model, &p)?;
@@ -140,6 +155,65 @@ impl SamplerBuilder {
         let (backend, fallback) = make_backend(self.backend, program);
         Sampler::from_parts(self.model, backend, fallback, self.options)
     }
+}
+
+impl SamplerBuilder {
+    /// Refuses a program and chains that would need more memory than the limit, before
+    /// either exists: the program's tables are estimated from the model's factor sizes (unless
+    /// a program was given), the chains from their count and the node count, and the live
+    /// weights the sampler keeps beside the program are counted too.
+    fn check_memory(&self) -> Result<(), RuntimeError> {
+        if self.options.chains == 0 {
+            return Ok(()); // refused as `NoChains` by the sampler itself
+        }
+        let limit = self
+            .max_memory
+            .map_or_else(MemoryLimit::available, MemoryLimit::bytes);
+        let nodes = self.model.node_count() as u64;
+        let sizes = self.model.factor_sizes();
+        let weights: u64 = sizes.iter().map(|f| f.weights).sum();
+        let program = match self.program {
+            Some(_) => Some(0),
+            None => program_bytes(nodes, &sizes),
+        };
+        let live_weights = weights.checked_mul(4);
+        let chains = chain_bytes(self.options.chains as u64, nodes);
+        let total = program
+            .zip(live_weights)
+            .and_then(|(p, w)| p.checked_add(w))
+            .zip(chains)
+            .and_then(|(pw, c)| pw.checked_add(c));
+        // Name what dominates: the chains when they take more than the program.
+        let what = if chains.is_none_or(|c| program.is_some_and(|p| c >= p)) {
+            format!(
+                "chains = {} ({} nodes each, with the program)",
+                self.options.chains, nodes
+            )
+        } else {
+            format!("the program lowered from the model ({nodes} nodes, {weights} weights)")
+        };
+        limit.check(what, total)?;
+        Ok(())
+    }
+}
+
+/// Most worker threads a sampler may run: four per core, and at least 1024. The work is
+/// CPU-bound, so threads beyond the cores only add switching; the bound is there to turn a
+/// mistyped count (65535) into an error instead of tens of thousands of stacks. It stays
+/// generous (1024 on any machine up to 256 cores) so that no reasonable oversubscription
+/// is refused.
+pub fn max_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cores.saturating_mul(4).max(1024)
+}
+
+/// Refuses a thread count above [`max_threads`].
+pub(crate) fn check_threads(threads: usize) -> Result<(), RuntimeError> {
+    let max = max_threads();
+    if threads > max {
+        return Err(RuntimeError::TooManyThreads { threads, max });
+    }
+    Ok(())
 }
 
 /// Whether this machine runs the JIT (what [`BackendChoice::Auto`] picks).

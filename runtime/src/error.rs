@@ -1,7 +1,7 @@
 //! The typed error of the runtime.
 
 use blockgibbs_compiler::CompileError;
-use blockgibbs_ir::{ModelError, NodeKind, UpdateRule};
+use blockgibbs_ir::{MemoryError, ModelError, NodeKind, UpdateRule};
 use thiserror::Error;
 
 /// Everything that can go wrong while configuring or running a sampler; each variant names
@@ -133,6 +133,20 @@ pub enum RuntimeError {
     /// A sampler with no chains.
     #[error("a sampler needs at least one chain")]
     NoChains,
+    /// The program or the chains would need more memory than the limit
+    /// ([`crate::SamplerBuilder::max_memory`]); nothing was allocated.
+    #[error(transparent)]
+    Memory(#[from] MemoryError),
+    /// More worker threads than [`crate::max_threads`] allows.
+    #[error(
+        "threads: {threads} worker threads are more than the limit of {max} (4 per core, at least 1024)"
+    )]
+    TooManyThreads {
+        /// The count asked for.
+        threads: usize,
+        /// The limit.
+        max: usize,
+    },
     /// The thread pool could not be built.
     #[error("thread pool: {0}")]
     ThreadPool(String),

@@ -43,6 +43,7 @@
 //! assert!(sampler.set_weights(j, &[f32::NAN; 8]).is_err());
 //! ```
 
+pub mod atomic_file;
 mod attached;
 mod builder;
 pub mod checkpoint;
@@ -58,7 +59,7 @@ pub mod stats;
 mod sweep;
 
 pub use attached::ObserverHandle;
-pub use builder::{BackendChoice, SamplerBuilder, jit_supported};
+pub use builder::{BackendChoice, SamplerBuilder, jit_supported, max_threads};
 pub use checkpoint::{
     CheckpointError, ObserverState, ObserverStateError, ResumeBuilder, StateTensor, TensorData,
 };

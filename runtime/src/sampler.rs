@@ -86,6 +86,7 @@ impl Sampler {
                 beta: options.beta,
             });
         }
+        crate::builder::check_threads(options.threads)?;
         let threads = if options.threads == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         } else {

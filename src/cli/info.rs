@@ -13,7 +13,7 @@ const LIST_LIMIT: usize = 16;
 /// `blockgibbs info`.
 pub(super) fn info(args: &ModelArgs) -> Result<(), CliError> {
     let file = ModelFile::load(&args.model, &args.set)?;
-    let built = file.build()?;
+    let built = file.build_within(args.memory_limit())?;
     let t = Instant::now();
     let (schedule, program) = built.compile()?;
     let compile_seconds = t.elapsed().as_secs_f64();

@@ -32,7 +32,7 @@ use crate::data::{DataFile, DataFileError};
 use crate::model_file::ModelFileError;
 use crate::output::OutputError;
 use blockgibbs_compiler::CompileError;
-use blockgibbs_ir::ModelError;
+use blockgibbs_ir::{MemoryLimit, ModelError};
 use blockgibbs_models::ModelIoError;
 use blockgibbs_runtime::{CheckpointError, RuntimeError};
 use clap::{Args, Parser, Subcommand};
@@ -85,6 +85,36 @@ pub struct ModelArgs {
     /// Override a key of the file by dotted path, e.g. `--set model.L=64` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// Most memory the model, its program and the chains may take, e.g. `4GiB`, `512MB` or a
+    /// number of bytes (default: the memory available). Estimated from the model's sizes
+    /// before anything is allocated; a larger need is an error naming the key that made it.
+    #[arg(long, value_name = "BYTES", value_parser = memory_limit)]
+    pub max_memory: Option<MemoryLimit>,
+}
+
+impl ModelArgs {
+    /// The memory limit: `--max-memory`, or the memory available.
+    pub fn memory_limit(&self) -> MemoryLimit {
+        self.max_memory.unwrap_or_else(MemoryLimit::available)
+    }
+}
+
+/// A `--max-memory` value.
+fn memory_limit(text: &str) -> Result<MemoryLimit, String> {
+    blockgibbs_ir::memory::parse_bytes(text).map(MemoryLimit::bytes)
+}
+
+/// A `--threads` value: at most [`blockgibbs_runtime::max_threads`] (4 per core, at least
+/// 1024), so that a mistyped count is an error rather than tens of thousands of threads.
+pub(crate) fn thread_count(text: &str) -> Result<usize, String> {
+    let n: usize = text.parse().map_err(|e| format!("{e}"))?;
+    let max = blockgibbs_runtime::max_threads();
+    if n > max {
+        return Err(format!(
+            "{n} threads are more than the limit of {max} (4 per core, at least 1024)"
+        ));
+    }
+    Ok(n)
 }
 
 /// Flags of `sample` and `bench`.
@@ -102,8 +132,8 @@ pub struct RunArgs {
     /// Kernel backend (default: the best available).
     #[arg(long, value_enum)]
     pub backend: Option<BackendChoice>,
-    /// Worker threads (default: one per core).
-    #[arg(long, value_name = "N")]
+    /// Worker threads (default: one per core; at most 4 per core, or 1024).
+    #[arg(long, value_name = "N", value_parser = thread_count)]
     pub threads: Option<usize>,
     /// `bench` only: run the reference and the jit backend on the same model in this process
     /// and print both lines and their speed ratio.
@@ -308,6 +338,7 @@ fn write_json_line(path: &Path, line: &str) -> Result<(), CliError> {
 /// Parses the command line, runs it and reports errors on stderr.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    interrupt::guard();
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -183,8 +183,8 @@ pub enum UsageError {
         option: String,
         /// The output path.
         output: PathBuf,
-        /// What the input is, e.g. "data file".
-        role: &'static str,
+        /// What the input is, e.g. "data file" or "`model.factors[0].weights_npy` file".
+        role: String,
         /// The input path as given.
         input: PathBuf,
     },

@@ -53,7 +53,7 @@ pub(crate) struct Output<'a> {
 /// file") with its path.
 pub(crate) fn check_outputs(
     outputs: &[Output<'_>],
-    inputs: &[(&'static str, &Path)],
+    inputs: &[(&str, &Path)],
 ) -> Result<(), super::CliError> {
     for (i, out) in outputs.iter().enumerate() {
         for &(role, input) in inputs {
@@ -61,7 +61,7 @@ pub(crate) fn check_outputs(
                 return Err(UsageError::OutputIsInput {
                     option: out.label.clone(),
                     output: out.path.to_path_buf(),
-                    role,
+                    role: role.to_string(),
                     input: input.to_path_buf(),
                 }
                 .into());
@@ -82,12 +82,18 @@ pub(crate) fn check_outputs(
     Ok(())
 }
 
-/// Errors unless `path` could be written: its directory exists and it is not a directory.
+/// Errors unless `path` could be written: its directory exists and it is absent or a
+/// regular file — not a directory, symbolic link, FIFO or device
+/// ([`blockgibbs_runtime::atomic_file::check_target`], which the writer checks again).
 pub(crate) fn check_destination(path: &Path) -> Result<(), OutputError> {
     let io = |kind: std::io::ErrorKind, what: &str| OutputError::Io {
         path: path.to_path_buf(),
         source: std::io::Error::new(kind, what.to_string()),
     };
+    blockgibbs_runtime::atomic_file::check_target(path).map_err(|source| OutputError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     if path.is_dir() {
         return Err(io(std::io::ErrorKind::IsADirectory, "is a directory"));
     }

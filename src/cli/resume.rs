@@ -26,8 +26,9 @@ pub struct ResumeArgs {
     /// Kernel backend (default: the best available); any backend continues identically.
     #[arg(long, value_enum)]
     pub backend: Option<BackendChoice>,
-    /// Worker threads (default: one per core); any count continues identically.
-    #[arg(long, value_name = "N")]
+    /// Worker threads (default: one per core; at most 4 per core, or 1024); any count
+    /// continues identically.
+    #[arg(long, value_name = "N", value_parser = super::thread_count)]
     pub threads: Option<usize>,
     /// Checkpoint every N sweeps (default: as the run was started).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]

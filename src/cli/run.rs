@@ -26,18 +26,20 @@ pub(super) struct Prepared {
 pub(super) fn prepare(args: &RunArgs) -> Result<Prepared, CliError> {
     let file = ModelFile::load(&args.model.model, &args.model.set)?;
     let t = Instant::now();
-    let built = file.build()?;
+    let built = file.build_within(args.model.memory_limit())?;
     let build_seconds = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let (_, program) = built.compile()?;
     let options = file.sampler_options(args.threads.unwrap_or(0));
     // Compile time covers lowering and the backend (the JIT's code generation); the chains
     // are set up with them, which costs little beside.
-    let mut sampler = Sampler::builder(built.model.clone())
+    let mut sampler = built
+        .sampler_builder()
         .program(Arc::new(program))
         .backend(args.backend.map_or(EngineChoice::Auto, Into::into))
         .options(options)
-        .build()?;
+        .build()
+        .map_err(crate::model_file::in_file_terms)?;
     if let Some(note) = sampler.fallback() {
         eprintln!("note: {note}");
     }
@@ -192,7 +194,19 @@ pub(super) fn sample(args: &SampleArgs) -> Result<(), CliError> {
             });
         }
     }
-    check_outputs(&outputs, &[("model file", &run_args.model.model)])?;
+    let file = ModelFile::load(&run_args.model.model, &run_args.model.set)?;
+    let referenced = file.referenced_files();
+    let mut inputs = vec![("model file".to_string(), run_args.model.model.clone())];
+    inputs.extend(
+        referenced
+            .into_iter()
+            .map(|(key, p)| (format!("`{key}` file"), p)),
+    );
+    let inputs: Vec<(&str, &std::path::Path)> = inputs
+        .iter()
+        .map(|(r, p)| (r.as_str(), p.as_path()))
+        .collect();
+    check_outputs(&outputs, &inputs)?;
     let p = prepare(run_args)?;
     if let Some(path) = &run_args.out {
         // Refuse before sampling rather than after.

@@ -33,17 +33,7 @@ where
 /// npyz multiplies the dimensions unchecked, which panics in debug builds and wraps in
 /// release builds, so a damaged or hostile header is caught here first.
 fn shape_overflowing_u64(bytes: &[u8]) -> Option<String> {
-    let version = *bytes.get(6)?;
-    let (start, len): (usize, usize) = match version {
-        1 => (
-            10,
-            u16::from_le_bytes([*bytes.get(8)?, *bytes.get(9)?]) as usize,
-        ),
-        _ => (
-            12,
-            u32::from_le_bytes(bytes.get(8..12)?.try_into().ok()?) as usize,
-        ),
-    };
+    let (start, len) = header_span(bytes)?;
     let header = String::from_utf8_lossy(bytes.get(start..start.checked_add(len)?)?);
     let after = &header[header.find("shape")?..];
     let tuple = &after[after.find('(')? + 1..after.find(')')?];
@@ -60,12 +50,111 @@ fn shape_overflowing_u64(bytes: &[u8]) -> Option<String> {
     None
 }
 
+/// Where the header text starts and how long the preamble says it is.
+fn header_span(bytes: &[u8]) -> Option<(usize, usize)> {
+    let version = *bytes.get(6)?;
+    Some(match version {
+        1 => (
+            10,
+            u16::from_le_bytes([*bytes.get(8)?, *bytes.get(9)?]) as usize,
+        ),
+        _ => (
+            12,
+            u32::from_le_bytes(bytes.get(8..12)?.try_into().ok()?) as usize,
+        ),
+    })
+}
+
+/// An `.npy` file whose header was read and whose data is exactly as long as the header
+/// says, so reading it allocates no more than the file holds.
+pub(crate) struct CheckedNpy<'a> {
+    /// The header.
+    pub header: NpyHeader,
+    /// The data bytes.
+    pub data: &'a [u8],
+    /// Number of elements.
+    pub count: u64,
+}
+
+/// Reads the header of the `.npy` bytes and checks the data length against it. The error
+/// says what was expected and what was found: a file too short for its preamble or header,
+/// a shape whose size overflows, or data shorter or longer than the shape needs.
+pub(crate) fn check_npy(bytes: &[u8]) -> Result<CheckedNpy<'_>, String> {
+    check_preamble(bytes)?;
+    if let Some(shape) = shape_overflowing_u64(bytes) {
+        return Err(format!("shape ({shape}) is too large"));
+    }
+    let mut data: &[u8] = bytes;
+    let header = NpyHeader::from_reader(&mut data).map_err(|e| format!("bad header: {e}"))?;
+    let shape = header.shape().to_vec();
+    let item = match header.dtype() {
+        DType::Plain(t) => t.size_field(),
+        other => {
+            return Err(format!(
+                "dtype {} is not a plain number type",
+                other.descr()
+            ));
+        }
+    };
+    check_data_length(&shape, item, &header.dtype().descr(), data.len())?;
+    let count = shape.iter().product();
+    Ok(CheckedNpy {
+        header,
+        data,
+        count,
+    })
+}
+
+/// Errors unless `data_len` bytes are exactly what `shape` of `item`-byte `descr` needs.
+fn check_data_length(shape: &[u64], item: u64, descr: &str, data_len: usize) -> Result<(), String> {
+    let needed = shape
+        .iter()
+        .try_fold(item, |a, &d| a.checked_mul(d))
+        .ok_or_else(|| format!("shape {shape:?} is too large"))?;
+    let held = data_len as u64;
+    match needed.cmp(&held) {
+        std::cmp::Ordering::Equal => Ok(()),
+        std::cmp::Ordering::Greater => Err(format!(
+            "truncated data: shape {shape:?} of {descr} needs {needed} bytes, the file holds {held}"
+        )),
+        std::cmp::Ordering::Less => Err(format!(
+            "shape {shape:?} of {descr} needs {needed} bytes, the file holds {held} (extra data)"
+        )),
+    }
+}
+
+/// Errors unless the file is long enough for its preamble and the header it announces.
+fn check_preamble(bytes: &[u8]) -> Result<(), String> {
+    const MAGIC: &[u8] = b"\x93NUMPY";
+    if bytes.len() < 10 || !bytes.starts_with(MAGIC) {
+        return Err(if bytes.starts_with(MAGIC) || MAGIC.starts_with(bytes) {
+            format!(
+                "truncated: {} bytes, shorter than the 10-byte .npy preamble",
+                bytes.len()
+            )
+        } else {
+            "not a .npy file (no \\x93NUMPY magic string)".to_string()
+        });
+    }
+    if let Some((start, len)) = header_span(bytes)
+        && start.saturating_add(len) > bytes.len()
+    {
+        return Err(format!(
+            "truncated header: the preamble announces {} bytes of header, the file holds {}",
+            len,
+            bytes.len().saturating_sub(start)
+        ));
+    }
+    Ok(())
+}
+
 /// Parses the bytes of the `.npy` file `path`.
 pub(super) fn parse(path: &Path, bytes: &[u8]) -> Result<DataFile, DataFileError> {
     let bad = |reason: String| DataFileError::BadNpy {
         path: path.to_path_buf(),
         reason,
     };
+    check_preamble(bytes).map_err(bad)?;
     if let Some(shape) = shape_overflowing_u64(bytes) {
         return Err(bad(format!("shape ({shape}) is too large")));
     }

@@ -2,7 +2,7 @@
 //! `model.factors[2].weights`) or the file at fault.
 
 use blockgibbs_compiler::CompileError;
-use blockgibbs_ir::ModelError;
+use blockgibbs_ir::{MemoryError, ModelError};
 use blockgibbs_runtime::RuntimeError;
 use std::path::PathBuf;
 use thiserror::Error;
@@ -109,6 +109,10 @@ pub enum ModelFileError {
         /// What is wrong.
         reason: String,
     },
+    /// The model would need more memory than the limit (estimated from its sizes before
+    /// anything was allocated); names the key that made it large.
+    #[error(transparent)]
+    Memory(Box<MemoryError>),
     /// The model itself is invalid (the IR's validation). Boxed, like
     /// [`ModelFileError::Runtime`], to keep the error small.
     #[error(transparent)]
@@ -124,6 +128,12 @@ pub enum ModelFileError {
 impl From<ModelError> for ModelFileError {
     fn from(e: ModelError) -> ModelFileError {
         ModelFileError::Model(Box::new(e))
+    }
+}
+
+impl From<MemoryError> for ModelFileError {
+    fn from(e: MemoryError) -> ModelFileError {
+        ModelFileError::Memory(Box::new(e))
     }
 }
 

@@ -5,7 +5,7 @@
 
 use super::ModelFileError;
 use crate::families::{self, Disorder};
-use blockgibbs_ir::Model;
+use blockgibbs_ir::{MemoryLimit, Model};
 use serde::Deserialize;
 
 /// Largest number of RBM weights (visible × hidden) a model file may ask for.
@@ -85,8 +85,8 @@ pub struct EaSpec {
     /// Coupling distribution: `"gaussian"` (default) or `"pm"` (±1).
     #[serde(default)]
     pub disorder: DisorderName,
-    /// Seed of the couplings (default 0).
-    #[serde(default)]
+    /// Seed of the couplings (default 0; any u64, see [`super::seed`]).
+    #[serde(default, deserialize_with = "super::seed::deserialize")]
     pub disorder_seed: u64,
     /// Uniform field (default 0).
     #[serde(default)]
@@ -112,8 +112,8 @@ pub struct SkSpec {
     /// Uniform field (default 0).
     #[serde(default)]
     pub h: f32,
-    /// Seed of the couplings (default 0).
-    #[serde(default)]
+    /// Seed of the couplings (default 0; any u64, see [`super::seed`]).
+    #[serde(default, deserialize_with = "super::seed::deserialize")]
     pub disorder_seed: u64,
     /// Inverse temperature (default 1).
     #[serde(default = "one")]
@@ -137,8 +137,8 @@ pub struct RbmSpec {
     /// Bias of every hidden unit (default 0).
     #[serde(default)]
     pub hidden_bias: f32,
-    /// Seed of the weights (default 0).
-    #[serde(default)]
+    /// Seed of the weights (default 0; any u64, see [`super::seed`]).
+    #[serde(default, deserialize_with = "super::seed::deserialize")]
     pub disorder_seed: u64,
     /// Inverse temperature (default 1).
     #[serde(default = "one")]
@@ -169,31 +169,32 @@ pub struct GaussianGridSpec {
 }
 
 impl IsingSpec {
-    /// The 2D (`dim = 2`) or 3D model.
-    pub fn build(&self, dim: u32) -> Result<Model, ModelFileError> {
+    /// The 2D (`dim = 2`) or 3D model, refused if larger than `limit`.
+    pub fn build(&self, dim: u32, limit: MemoryLimit) -> Result<Model, ModelFileError> {
         if dim == 3 {
-            families::ising3d(self.l, self.j, self.h, self.periodic)
+            families::ising3d_within(limit, self.l, self.j, self.h, self.periodic)
         } else {
-            families::ising2d(self.l, self.j, self.h, self.periodic)
+            families::ising2d_within(limit, self.l, self.j, self.h, self.periodic)
         }
     }
 }
 
 impl PottsSpec {
-    /// The model.
-    pub fn build(&self) -> Result<Model, ModelFileError> {
-        families::potts2d(self.q, self.l, self.j, self.periodic)
+    /// The model, refused if larger than `limit`.
+    pub fn build(&self, limit: MemoryLimit) -> Result<Model, ModelFileError> {
+        families::potts2d_within(limit, self.q, self.l, self.j, self.periodic)
     }
 }
 
 impl EaSpec {
-    /// The model in `dim` dimensions.
-    pub fn build(&self, dim: u32) -> Result<Model, ModelFileError> {
+    /// The model in `dim` dimensions, refused if larger than `limit`.
+    pub fn build(&self, dim: u32, limit: MemoryLimit) -> Result<Model, ModelFileError> {
         let disorder = match self.disorder {
             DisorderName::Gaussian => Disorder::Gaussian,
             DisorderName::Pm => Disorder::PlusMinus,
         };
-        families::edwards_anderson(
+        families::edwards_anderson_within(
+            limit,
             dim,
             self.l,
             disorder,
@@ -205,15 +206,15 @@ impl EaSpec {
 }
 
 impl SkSpec {
-    /// The model.
-    pub fn build(&self) -> Result<Model, ModelFileError> {
-        families::sk(self.n, self.j, self.h, self.disorder_seed)
+    /// The model, refused if larger than `limit`.
+    pub fn build(&self, limit: MemoryLimit) -> Result<Model, ModelFileError> {
+        families::sk_within(limit, self.n, self.j, self.h, self.disorder_seed)
     }
 }
 
 impl RbmSpec {
-    /// The model.
-    pub fn build(&self) -> Result<Model, ModelFileError> {
+    /// The model, refused if larger than `limit`.
+    pub fn build(&self, limit: MemoryLimit) -> Result<Model, ModelFileError> {
         if self
             .n_visible
             .checked_mul(self.n_hidden)
@@ -227,20 +228,27 @@ impl RbmSpec {
                 ),
             });
         }
-        families::rbm(
+        families::rbm_within(
+            limit,
             self.n_visible,
             self.n_hidden,
             self.weight_std,
-            self.visible_bias,
-            self.hidden_bias,
+            (self.visible_bias, self.hidden_bias),
             self.disorder_seed,
         )
     }
 }
 
 impl GaussianGridSpec {
-    /// The model.
-    pub fn build(&self) -> Result<Model, ModelFileError> {
-        families::gaussian_grid(self.l, self.precision, self.coupling, self.h, self.periodic)
+    /// The model, refused if larger than `limit`.
+    pub fn build(&self, limit: MemoryLimit) -> Result<Model, ModelFileError> {
+        families::gaussian_grid_within(
+            limit,
+            self.l,
+            self.precision,
+            self.coupling,
+            self.h,
+            self.periodic,
+        )
     }
 }

@@ -33,8 +33,10 @@
 use super::error::{ModelFileError, join_key};
 use super::families::one;
 use super::tensor::{self, Tensor};
+use blockgibbs_ir::memory::MODEL_BYTES_PER_NODE;
 use blockgibbs_ir::{
-    BlockSpec, Factor, Model, ModelBuilder, NodeGroup, NodeId, NodeKind, Power, UpdateRule,
+    BlockSpec, Factor, MemoryLimit, Model, ModelBuilder, NodeGroup, NodeId, NodeKind, Power,
+    UpdateRule,
 };
 use serde::Deserialize;
 use std::path::Path;
@@ -158,7 +160,8 @@ pub struct FactorSpec {
     /// `[instances, K…]`.
     #[serde(default)]
     pub weights: Option<Tensor>,
-    /// Weights from a `.npy` file of shape `[instances, K…]` or flat.
+    /// Weights from a `.npy` file of shape `[instances, K…]` or flat, float32 or float64
+    /// (integer arrays are refused: save them with `dtype=np.float32`).
     #[serde(default)]
     pub weights_npy: Option<String>,
 }
@@ -274,12 +277,74 @@ fn list_names<'a>(names: impl Iterator<Item = &'a str>) -> String {
 }
 
 impl GraphSpec {
-    /// Builds and validates the model; `.npy` paths are resolved against `base_dir`.
-    pub fn build(&self, base_dir: &Path) -> Result<GraphModel, ModelFileError> {
-        let mut b = ModelBuilder::new();
-        let groups = self.build_groups(&mut b, base_dir)?;
+    /// The `.npy` files the graph reads (weights and node indices), each with its key,
+    /// resolved against `base_dir`.
+    pub fn referenced_files(&self, base_dir: &Path) -> Vec<(String, std::path::PathBuf)> {
+        let mut files = Vec::new();
+        let mut add = |key: String, file: &Option<String>| {
+            if let Some(f) = file {
+                files.push((key, tensor::resolve(base_dir, f)));
+            }
+        };
         for (i, f) in self.factors.iter().enumerate() {
-            let factor = build_factor(f, &groups, &format!("model.factors[{i}]"), base_dir)?;
+            let key = format!("model.factors[{i}]");
+            add(format!("{key}.weights_npy"), &f.weights_npy);
+            for (j, r) in f.categorical.iter().enumerate() {
+                add(format!("{key}.categorical[{j}].index_npy"), &r.index_npy);
+            }
+            for (j, r) in f.products.iter().enumerate() {
+                add(format!("{key}.products[{j}].index_npy"), &r.index_npy);
+            }
+            for (j, r) in f.gaussian.iter().enumerate() {
+                add(format!("{key}.gaussian[{j}].index_npy"), &r.index_npy);
+            }
+        }
+        let blocks = self
+            .blocks
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, b)| (format!("model.blocks[{i}]"), b));
+        let nested = self
+            .superblocks
+            .iter()
+            .flatten()
+            .enumerate()
+            .flat_map(|(s, sb)| {
+                sb.blocks
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, b)| (format!("model.superblocks[{s}].blocks[{i}]"), b))
+            });
+        for (key, block) in blocks.chain(nested) {
+            for (j, r) in block.nodes.iter().enumerate() {
+                add(format!("{key}.nodes[{j}].index_npy"), &r.index_npy);
+            }
+        }
+        files
+    }
+
+    /// Builds and validates the model; `.npy` paths are resolved against `base_dir`. Node
+    /// groups and broadcast weights larger than `limit` are refused before they are
+    /// allocated (inline and `.npy` weights are as large as the files that hold them).
+    pub fn build(&self, base_dir: &Path, limit: MemoryLimit) -> Result<GraphModel, ModelFileError> {
+        let mut b = ModelBuilder::new();
+        let groups = self.build_groups(&mut b, base_dir, limit)?;
+        let mut names = std::collections::HashMap::with_capacity(self.factors.len());
+        for (i, f) in self.factors.iter().enumerate() {
+            let key = format!("model.factors[{i}]");
+            // Errors, `info` and weight updates find factors by name: two with one name
+            // would make them ambiguous.
+            if let Some(first) = names.insert(f.name.as_str(), i) {
+                return Err(ModelFileError::InvalidValue {
+                    key: format!("{key}.name"),
+                    message: format!(
+                        "factor name `{}` is already used by model.factors[{first}]; factor names must be unique",
+                        f.name
+                    ),
+                });
+            }
+            let factor = build_factor(f, &groups, &key, base_dir, limit)?;
             b.factor(factor);
         }
         let rules = match (&self.blocks, &self.superblocks) {
@@ -318,6 +383,7 @@ impl GraphSpec {
         &self,
         b: &mut ModelBuilder,
         base_dir: &Path,
+        limit: MemoryLimit,
     ) -> Result<Vec<NodeGroup>, ModelFileError> {
         if self.groups.is_empty() {
             return Err(ModelFileError::InvalidValue {
@@ -336,6 +402,11 @@ impl GraphSpec {
                     message: format!("the graph exceeds {MAX_GRAPH_NODES} nodes"),
                 });
             }
+            let bytes = (total as u64).checked_mul(MODEL_BYTES_PER_NODE);
+            limit.check(
+                format!("{key}.size = {} ({total} nodes so far)", g.size),
+                bytes,
+            )?;
             let kind = match (g.kind, g.k) {
                 (KindName::Categorical, Some(k)) => NodeKind::Categorical(k),
                 (KindName::Categorical, None) => {
@@ -421,6 +492,7 @@ fn build_factor(
     groups: &[NodeGroup],
     key: &str,
     base_dir: &Path,
+    limit: MemoryLimit,
 ) -> Result<Factor, ModelFileError> {
     let mut factor = Factor::new(f.name.clone());
     let mut dims = Vec::new();
@@ -510,7 +582,9 @@ fn build_factor(
         }
     };
     if let Some(shape) = &expected {
-        tensor::checked_len(shape, &dense.1)?;
+        let len = tensor::checked_len(shape, &dense.1)?;
+        let what = format!("{} (shape {shape:?})", dense.1);
+        limit.check(what, (len as u64).checked_mul(4))?;
     }
     let weights = dense.0.fit(expected.as_deref(), &dense.1)?;
     Ok(factor.weights(weights))

@@ -24,6 +24,7 @@ mod error;
 pub mod families;
 pub mod graph;
 pub mod overrides;
+pub mod seed;
 pub mod tensor;
 
 pub use error::ModelFileError;
@@ -31,9 +32,12 @@ use error::classify;
 use families::{EaSpec, GaussianGridSpec, IsingSpec, PottsSpec, RbmSpec, SkSpec};
 use graph::{GraphSpec, NodeRef};
 
-use blockgibbs_compiler::{BlockSchedule, CompileError, compile};
-use blockgibbs_ir::{Model, NodeId, Program, UpdateRule};
-use blockgibbs_runtime::{BackendChoice, RuntimeError, Sampler, SamplerOptions, SamplingSchedule};
+use blockgibbs_compiler::{BlockSchedule, compile};
+use blockgibbs_ir::memory::program_bytes;
+use blockgibbs_ir::{MemoryLimit, Model, NodeId, Program, UpdateRule};
+use blockgibbs_runtime::{
+    BackendChoice, RuntimeError, Sampler, SamplerBuilder, SamplerOptions, SamplingSchedule,
+};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
@@ -100,7 +104,10 @@ pub struct ScheduleSpec {
     pub samples: u64,
     /// Sweeps between observations (default 1).
     pub steps_per_sample: u64,
-    /// Seed of all randomness (default 0).
+    /// Seed of all randomness (default 0): any u64; values above 2⁶³ − 1, which TOML
+    /// integers cannot hold, may be written as strings (`seed = "18446744073709551615"`),
+    /// and `--set schedule.seed=18446744073709551615` works as is.
+    #[serde(deserialize_with = "seed::deserialize")]
     pub seed: u64,
 }
 
@@ -143,12 +150,27 @@ pub struct BuiltModel {
     pub beta: f32,
     /// Nodes covered by samples output and node means.
     pub output_nodes: Vec<NodeId>,
+    /// The memory limit the model was built under; compiling and samplers keep to it.
+    pub max_memory: MemoryLimit,
 }
 
 impl BuiltModel {
-    /// Colours (or checks the hand-given blocks of) the model and lowers it.
-    pub fn compile(&self) -> Result<(BlockSchedule, Program), CompileError> {
-        compile(&self.model)
+    /// Colours (or checks the hand-given blocks of) the model and lowers it, after checking
+    /// that the program's estimated size fits under [`BuiltModel::max_memory`].
+    pub fn compile(&self) -> Result<(BlockSchedule, Program), ModelFileError> {
+        let nodes = self.model.node_count() as u64;
+        let bytes = program_bytes(nodes, &self.model.factor_sizes());
+        let what = format!(
+            "the program lowered from the model ({nodes} nodes, {} factors)",
+            self.model.factors().len()
+        );
+        self.max_memory.check(what, bytes)?;
+        Ok(compile(&self.model)?)
+    }
+
+    /// A sampler builder of this model under its memory limit.
+    pub fn sampler_builder(&self) -> SamplerBuilder {
+        Sampler::builder(self.model.clone()).max_memory(self.max_memory.get())
     }
 
     /// Applies the file's per-block update rules to a sampler of this model.
@@ -205,6 +227,7 @@ impl ModelFile {
 
     /// Checks a TOML document against the schema.
     pub fn from_table(doc: toml::Table, base_dir: PathBuf) -> Result<ModelFile, ModelFileError> {
+        check_f32_range(&toml::Value::Table(doc.clone()), "")?;
         let doc: Document = deserialize(toml::Value::Table(doc), "")?;
         let model = ModelSpec::from_table(doc.model)?;
         let s = &doc.schedule;
@@ -213,6 +236,12 @@ impl ModelFile {
         }
         if s.steps_per_sample == 0 {
             return Err(invalid("schedule.steps_per_sample", "must be at least 1"));
+        }
+        if s.samples == 0 {
+            return Err(invalid(
+                "schedule.samples",
+                "must be at least 1: with no observation there is no estimate to report",
+            ));
         }
         Ok(ModelFile {
             model,
@@ -227,9 +256,33 @@ impl ModelFile {
         self.model.family()
     }
 
-    /// Builds and validates the model and resolves the output nodes.
+    /// The files the model file reads besides itself (`.npy` weights and node indices),
+    /// each with the key naming it: inputs that no output may replace.
+    pub fn referenced_files(&self) -> Vec<(String, PathBuf)> {
+        let mut files = match &self.model {
+            ModelSpec::Graph(g) => g.referenced_files(&self.base_dir),
+            _ => Vec::new(),
+        };
+        for (i, r) in self.output.nodes.iter().flatten().enumerate() {
+            if let Some(f) = &r.index_npy {
+                let key = format!("output.nodes[{i}].index_npy");
+                files.push((key, tensor::resolve(&self.base_dir, f)));
+            }
+        }
+        files
+    }
+
+    /// Builds and validates the model and resolves the output nodes, refusing a model
+    /// larger than the memory available.
     pub fn build(&self) -> Result<BuiltModel, ModelFileError> {
-        let (model, rules) = self.model.build(&self.base_dir)?;
+        self.build_within(MemoryLimit::available())
+    }
+
+    /// [`ModelFile::build`] under a memory limit: the model's size is estimated from the
+    /// family's parameters before its tensors are allocated, and a larger need is a
+    /// [`ModelFileError::Memory`] naming the key that made it large.
+    pub fn build_within(&self, max_memory: MemoryLimit) -> Result<BuiltModel, ModelFileError> {
+        let (model, rules) = self.model.build(&self.base_dir, max_memory)?;
         let output_nodes = match &self.output.nodes {
             None => (0..model.node_count() as u32).map(NodeId).collect(),
             Some(refs) => {
@@ -252,6 +305,7 @@ impl ModelFile {
             rules,
             beta: self.model.beta(),
             output_nodes,
+            max_memory,
         })
     }
 
@@ -269,12 +323,51 @@ impl ModelFile {
     /// built model.
     pub fn sampler(&self, threads: usize) -> Result<(Sampler, BuiltModel), ModelFileError> {
         let built = self.build()?;
-        let mut sampler = Sampler::builder(built.model.clone())
+        let mut sampler = built
+            .sampler_builder()
             .backend(BackendChoice::Reference)
             .options(self.sampler_options(threads))
-            .build()?;
+            .build()
+            .map_err(in_file_terms)?;
         built.configure(&mut sampler)?;
         Ok((sampler, built))
+    }
+}
+
+/// Refuses any float of the document that is finite but beyond f32's range: every real
+/// number of a model file (β, couplings, fields, weights) is an f32 in the model, where it
+/// would silently become infinite.
+fn check_f32_range(value: &toml::Value, key: &str) -> Result<(), ModelFileError> {
+    match value {
+        toml::Value::Float(v) => {
+            tensor::f64_to_f32(*v).map_err(|message| invalid(key, &message))?;
+        }
+        toml::Value::Table(t) => {
+            for (k, v) in t {
+                check_f32_range(v, &error::join_key(key, k))?;
+            }
+        }
+        toml::Value::Array(a) => {
+            for (i, v) in a.iter().enumerate() {
+                check_f32_range(v, &format!("{key}[{i}]"))?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// A sampler error of a model file's run, with the builder's field named by the file's key
+/// (`chains` is `schedule.chains` there).
+pub fn in_file_terms(e: RuntimeError) -> ModelFileError {
+    match e {
+        RuntimeError::Memory(mut m) => {
+            if m.what.starts_with("chains") {
+                m.what = format!("schedule.{}", m.what);
+            }
+            m.into()
+        }
+        other => other.into(),
     }
 }
 
@@ -362,19 +455,24 @@ impl ModelSpec {
         }
     }
 
-    /// Builds the model and the update rules of its hand-given blocks (graph only).
-    pub fn build(&self, base_dir: &Path) -> Result<(Model, Vec<UpdateRule>), ModelFileError> {
+    /// Builds the model and the update rules of its hand-given blocks (graph only), refusing
+    /// a model whose estimated size is above `limit` before allocating it.
+    pub fn build(
+        &self,
+        base_dir: &Path,
+        limit: MemoryLimit,
+    ) -> Result<(Model, Vec<UpdateRule>), ModelFileError> {
         let model = match self {
-            ModelSpec::Ising2d(s) => s.build(2)?,
-            ModelSpec::Ising3d(s) => s.build(3)?,
-            ModelSpec::Potts2d(s) => s.build()?,
-            ModelSpec::Ea2d(s) => s.build(2)?,
-            ModelSpec::Ea3d(s) => s.build(3)?,
-            ModelSpec::Sk(s) => s.build()?,
-            ModelSpec::Rbm(s) => s.build()?,
-            ModelSpec::GaussianGrid(s) => s.build()?,
+            ModelSpec::Ising2d(s) => s.build(2, limit)?,
+            ModelSpec::Ising3d(s) => s.build(3, limit)?,
+            ModelSpec::Potts2d(s) => s.build(limit)?,
+            ModelSpec::Ea2d(s) => s.build(2, limit)?,
+            ModelSpec::Ea3d(s) => s.build(3, limit)?,
+            ModelSpec::Sk(s) => s.build(limit)?,
+            ModelSpec::Rbm(s) => s.build(limit)?,
+            ModelSpec::GaussianGrid(s) => s.build(limit)?,
             ModelSpec::Graph(g) => {
-                let built = g.build(base_dir)?;
+                let built = g.build(base_dir, limit)?;
                 return Ok((built.model, built.rules));
             }
         };

@@ -3,7 +3,6 @@
 
 use super::error::ModelFileError;
 use serde::Deserialize;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 /// Largest weight tensor a model file may ask for (entries); guards against a scalar
@@ -56,7 +55,11 @@ impl Tensor {
     ) -> Result<(), ModelFileError> {
         match (self, shape.split_first()) {
             (Tensor::Scalar(v), None) => {
-                out.push(*v as f32);
+                let x = f64_to_f32(*v).map_err(|message| ModelFileError::InvalidValue {
+                    key: key.to_string(),
+                    message,
+                })?;
+                out.push(x);
                 Ok(())
             }
             (Tensor::Array(items), Some((&len, rest))) if items.len() == len => items
@@ -118,16 +121,39 @@ pub fn resolve(base_dir: &Path, file: &str) -> PathBuf {
     }
 }
 
-fn open_npy(
-    key: &str,
-    path: &Path,
-) -> Result<npyz::NpyFile<BufReader<std::fs::File>>, ModelFileError> {
-    let file = std::fs::File::open(path).map_err(|source| ModelFileError::Io {
+/// Reads the whole file, reserving its size fallibly: a file larger than memory is an error
+/// naming it and the bytes, not an abort.
+fn read_file(key: &str, path: &Path) -> Result<Vec<u8>, ModelFileError> {
+    use std::io::Read;
+    let io = |source| ModelFileError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    let npy = npyz::NpyFile::new(BufReader::new(file)).map_err(|e| npy_error(key, path, e))?;
-    if npy.shape().len() > 1 && npy.order() == npyz::Order::Fortran {
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    let mut bytes = Vec::new();
+    reserve(&mut bytes, len, key, path)?;
+    file.read_to_end(&mut bytes).map_err(io)?;
+    Ok(bytes)
+}
+
+/// Reserves room for `count` more elements, or reports that they cannot be allocated.
+fn reserve<T>(v: &mut Vec<T>, count: u64, key: &str, path: &Path) -> Result<(), ModelFileError> {
+    let bytes = count.saturating_mul(std::mem::size_of::<T>() as u64);
+    usize::try_from(count)
+        .ok()
+        .and_then(|n| v.try_reserve_exact(n).ok())
+        .ok_or_else(|| npy_error(key, path, format!("cannot allocate {bytes} bytes")))
+}
+
+/// The checked header and data of a `.npy` file, C-ordered unless one-dimensional.
+fn open_npy<'a>(
+    key: &str,
+    path: &Path,
+    bytes: &'a [u8],
+) -> Result<crate::data::npy::CheckedNpy<'a>, ModelFileError> {
+    let npy = crate::data::npy::check_npy(bytes).map_err(|e| npy_error(key, path, e))?;
+    if npy.header.shape().len() > 1 && npy.header.order() == npyz::Order::Fortran {
         return Err(npy_error(
             key,
             path,
@@ -146,83 +172,103 @@ fn npy_error(key: &str, path: &Path, reason: impl ToString) -> ModelFileError {
     }
 }
 
-fn shape_of(npy: &npyz::NpyFile<BufReader<std::fs::File>>) -> Vec<usize> {
-    npy.shape().iter().map(|&d| d as usize).collect()
+/// Decodes every element of `npy` as `T` and converts it with `convert` (which may refuse
+/// the element at an index) into a vector reserved fallibly.
+fn decode<T: npyz::Deserialize, U>(
+    key: &str,
+    path: &Path,
+    npy: crate::data::npy::CheckedNpy<'_>,
+    mut convert: impl FnMut(usize, T) -> Result<U, String>,
+) -> Result<Vec<U>, ModelFileError> {
+    let mut out = Vec::new();
+    reserve(&mut out, npy.count, key, path)?;
+    let file = npyz::NpyFile::with_header(npy.header, npy.data);
+    let data = file.data::<T>().map_err(|e| npy_error(key, path, e))?;
+    for (i, v) in data.enumerate() {
+        let v = v.map_err(|e| npy_error(key, path, e))?;
+        out.push(convert(i, v).map_err(|e| npy_error(key, path, e))?);
+    }
+    Ok(out)
 }
 
-/// Reads a float (f32 or f64) or integer array from a `.npy` file as f32.
+/// An f64 as f32, refusing a finite value beyond f32's range (it would become infinite).
+pub fn f64_to_f32(v: f64) -> Result<f32, String> {
+    let x = v as f32;
+    if v.is_finite() && x.is_infinite() {
+        return Err(format!(
+            "{v} overflows f32 (the largest finite f32 is {:e})",
+            f32::MAX
+        ));
+    }
+    Ok(x)
+}
+
+/// Reads a float32 or float64 array from a `.npy` file as f32. Integer arrays are refused:
+/// weights are real numbers, and an int64 could not become an f32 exactly anyway; save them
+/// with `np.asarray(w, dtype=np.float32)`.
 pub fn read_npy_f32(key: &str, path: &Path) -> Result<Dense, ModelFileError> {
-    let npy = open_npy(key, path)?;
-    let shape = shape_of(&npy);
-    let dtype = npy.dtype().descr();
-    let err = |e: std::io::Error| npy_error(key, path, e);
-    let data: Vec<f32> = match npy.try_data::<f32>() {
-        Ok(r) => r.collect::<Result<_, _>>().map_err(err)?,
-        Err(npy) => match npy.try_data::<f64>() {
-            Ok(r) => r
-                .map(|v| v.map(|v| v as f32))
-                .collect::<Result<_, _>>()
-                .map_err(err)?,
-            Err(npy) => match npy.try_data::<i64>() {
-                Ok(r) => r
-                    .map(|v| v.map(|v| v as f32))
-                    .collect::<Result<_, _>>()
-                    .map_err(err)?,
-                Err(npy) => match npy.try_data::<i32>() {
-                    Ok(r) => r
-                        .map(|v| v.map(|v| v as f32))
-                        .collect::<Result<_, _>>()
-                        .map_err(err)?,
-                    Err(_) => {
-                        return Err(npy_error(
-                            key,
-                            path,
-                            format!("dtype {dtype} is not supported (use float32 or float64)"),
-                        ));
-                    }
-                },
-            },
+    let bytes = read_file(key, path)?;
+    let npy = open_npy(key, path, &bytes)?;
+    let shape = npy.header.shape().iter().map(|&d| d as usize).collect();
+    let dtype = npy.header.dtype();
+    let data = match &dtype {
+        npyz::DType::Plain(t) if t.type_char() == npyz::TypeChar::Float => match t.size_field() {
+            4 => decode::<f32, f32>(key, path, npy, |_, v| Ok(v))?,
+            8 => decode::<f64, f32>(key, path, npy, |i, v| {
+                f64_to_f32(v).map_err(|e| format!("element {i}: {e}"))
+            })?,
+            _ => return Err(unsupported(key, path, &dtype)),
         },
+        _ => return Err(unsupported(key, path, &dtype)),
     };
     Ok(Dense { data, shape })
 }
 
+fn unsupported(key: &str, path: &Path, dtype: &npyz::DType) -> ModelFileError {
+    npy_error(
+        key,
+        path,
+        format!(
+            "dtype {} is not supported for weights (use float32 or float64)",
+            dtype.descr()
+        ),
+    )
+}
+
 /// Reads a one-dimensional integer array (node indices) from a `.npy` file.
 pub fn read_npy_indices(key: &str, path: &Path) -> Result<Vec<i64>, ModelFileError> {
-    let npy = open_npy(key, path)?;
-    let shape = shape_of(&npy);
+    let bytes = read_file(key, path)?;
+    let npy = open_npy(key, path, &bytes)?;
+    let shape: Vec<usize> = npy.header.shape().iter().map(|&d| d as usize).collect();
     if shape.len() != 1 {
         return Err(ModelFileError::ShapeMismatch {
             key: key.to_string(),
-            expected: vec![npy.len() as usize],
+            expected: vec![npy.count as usize],
             found: shape,
         });
     }
-    let dtype = npy.dtype().descr();
-    let err = |e: std::io::Error| npy_error(key, path, e);
-    let data: Vec<i64> = match npy.try_data::<i64>() {
-        Ok(r) => r.collect::<Result<_, _>>().map_err(err)?,
-        Err(npy) => match npy.try_data::<i32>() {
-            Ok(r) => r
-                .map(|v| v.map(i64::from))
-                .collect::<Result<_, _>>()
-                .map_err(err)?,
-            Err(npy) => match npy.try_data::<u32>() {
-                Ok(r) => r
-                    .map(|v| v.map(i64::from))
-                    .collect::<Result<_, _>>()
-                    .map_err(err)?,
-                Err(_) => {
-                    return Err(npy_error(
-                        key,
-                        path,
-                        format!("dtype {dtype} is not supported for indices (use int64 or int32)"),
-                    ));
-                }
-            },
+    let dtype = npy.header.dtype();
+    let ok = |_, v| Ok(v);
+    match &dtype {
+        npyz::DType::Plain(t) => match (t.type_char(), t.size_field()) {
+            (npyz::TypeChar::Int, 8) => decode::<i64, i64>(key, path, npy, ok),
+            (npyz::TypeChar::Int, 4) => decode::<i32, i64>(key, path, npy, |_, v| Ok(v.into())),
+            (npyz::TypeChar::Uint, 4) => decode::<u32, i64>(key, path, npy, |_, v| Ok(v.into())),
+            _ => Err(unsupported_indices(key, path, &dtype)),
         },
-    };
-    Ok(data)
+        _ => Err(unsupported_indices(key, path, &dtype)),
+    }
+}
+
+fn unsupported_indices(key: &str, path: &Path, dtype: &npyz::DType) -> ModelFileError {
+    npy_error(
+        key,
+        path,
+        format!(
+            "dtype {} is not supported for indices (use int64 or int32)",
+            dtype.descr()
+        ),
+    )
 }
 
 #[cfg(test)]

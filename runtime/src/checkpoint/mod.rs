@@ -48,7 +48,6 @@ use crate::error::RuntimeError;
 use crate::sampler::Sampler;
 use blockgibbs_ir::{ModelError, UpdateRule};
 use format::{ObserverMeta, RunMeta, Writer};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -287,40 +286,11 @@ impl Sampler {
     }
 }
 
-/// Writes `bytes` to a temporary file beside `path`, flushes it to disk and renames it over
-/// `path`. The file gets the permissions of a plain `File::create` (mode 0o666 less the
-/// umask) rather than tempfile's private 0600, or keeps those of the file it replaces.
+/// Writes `bytes` atomically through [`crate::atomic_file::write_atomic`] (regular files
+/// only, temporary files removed on every exit path it controls).
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
-    let io = |source| CheckpointError::Io {
+    crate::atomic_file::write_atomic(path, bytes).map_err(|source| CheckpointError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".blockgibbs-ckpt-").suffix(".tmp");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    let mut tmp = builder.tempfile_in(dir).map_err(io)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if let Ok(meta) = std::fs::metadata(path)
-            && meta.is_file()
-        {
-            let mode = meta.permissions().mode() & 0o777;
-            tmp.as_file()
-                .set_permissions(std::fs::Permissions::from_mode(mode))
-                .map_err(io)?;
-        }
-    }
-    tmp.write_all(bytes).map_err(io)?;
-    tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
+    })
 }
