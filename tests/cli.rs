@@ -1,28 +1,7 @@
 //! The `blockgibbs` binary end to end: sample (.npy and stats JSON), bench, info, errors.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
-        .join(name)
-}
-
-fn blockgibbs(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_blockgibbs"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+mod cli_support;
+use cli_support::{blockgibbs, example, stderr, stdout};
 
 const FAST: [&str; 8] = [
     "--set",

@@ -6,22 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
-        .join(name)
-}
-
-fn blockgibbs(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_blockgibbs"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+mod cli_support;
+use cli_support::{blockgibbs, example, stderr};
 
 const FAST: [&str; 8] = [
     "--set",

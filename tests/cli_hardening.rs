@@ -3,24 +3,10 @@
 //! Every example is run as a user would run it; the library side is in `tests/hardening.rs`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
-        .join(name)
-}
-
-fn blockgibbs(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_blockgibbs"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+mod cli_support;
+use cli_support::{blockgibbs, example, stderr};
 
 /// Runs `sample` on an example with overrides and expects an error (exit 1) whose message
 /// contains every one of `needles`.
