@@ -32,7 +32,7 @@ where
 ///
 /// npyz multiplies the dimensions unchecked, which panics in debug builds and wraps in
 /// release builds, so a damaged or hostile header is caught here first.
-fn shape_overflowing_u64(bytes: &[u8]) -> Option<String> {
+pub(crate) fn shape_overflowing_u64(bytes: &[u8]) -> Option<String> {
     let version = *bytes.get(6)?;
     let (start, len): (usize, usize) = match version {
         1 => (

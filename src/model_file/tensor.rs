@@ -3,7 +3,6 @@
 
 use super::error::ModelFileError;
 use serde::Deserialize;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 /// Largest weight tensor a model file may ask for (entries); guards against a scalar
@@ -118,15 +117,23 @@ pub fn resolve(base_dir: &Path, file: &str) -> PathBuf {
     }
 }
 
-fn open_npy(
-    key: &str,
-    path: &Path,
-) -> Result<npyz::NpyFile<BufReader<std::fs::File>>, ModelFileError> {
-    let file = std::fs::File::open(path).map_err(|source| ModelFileError::Io {
+fn read_bytes(path: &Path) -> Result<Vec<u8>, ModelFileError> {
+    std::fs::read(path).map_err(|source| ModelFileError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    let npy = npyz::NpyFile::new(BufReader::new(file)).map_err(|e| npy_error(key, path, e))?;
+    })
+}
+
+fn open_npy<'a>(
+    key: &str,
+    path: &Path,
+    bytes: &'a [u8],
+) -> Result<npyz::NpyFile<&'a [u8]>, ModelFileError> {
+    // npyz multiplies the header's dimensions unchecked (a panic with overflow checks on).
+    if let Some(shape) = crate::data::npy::shape_overflowing_u64(bytes) {
+        return Err(npy_error(key, path, format!("shape ({shape}) is too large")));
+    }
+    let npy = npyz::NpyFile::new(bytes).map_err(|e| npy_error(key, path, e))?;
     if npy.shape().len() > 1 && npy.order() == npyz::Order::Fortran {
         return Err(npy_error(
             key,
@@ -146,13 +153,18 @@ fn npy_error(key: &str, path: &Path, reason: impl ToString) -> ModelFileError {
     }
 }
 
-fn shape_of(npy: &npyz::NpyFile<BufReader<std::fs::File>>) -> Vec<usize> {
+fn shape_of(npy: &npyz::NpyFile<&[u8]>) -> Vec<usize> {
     npy.shape().iter().map(|&d| d as usize).collect()
 }
 
 /// Reads a float (f32 or f64) or integer array from a `.npy` file as f32.
 pub fn read_npy_f32(key: &str, path: &Path) -> Result<Dense, ModelFileError> {
-    let npy = open_npy(key, path)?;
+    parse_npy_f32(key, path, &read_bytes(path)?)
+}
+
+/// [`read_npy_f32`] of a file's bytes held in memory; `path` names the file in errors.
+pub fn parse_npy_f32(key: &str, path: &Path, bytes: &[u8]) -> Result<Dense, ModelFileError> {
+    let npy = open_npy(key, path, bytes)?;
     let shape = shape_of(&npy);
     let dtype = npy.dtype().descr();
     let err = |e: std::io::Error| npy_error(key, path, e);
@@ -189,7 +201,16 @@ pub fn read_npy_f32(key: &str, path: &Path) -> Result<Dense, ModelFileError> {
 
 /// Reads a one-dimensional integer array (node indices) from a `.npy` file.
 pub fn read_npy_indices(key: &str, path: &Path) -> Result<Vec<i64>, ModelFileError> {
-    let npy = open_npy(key, path)?;
+    parse_npy_indices(key, path, &read_bytes(path)?)
+}
+
+/// [`read_npy_indices`] of a file's bytes held in memory; `path` names the file in errors.
+pub fn parse_npy_indices(
+    key: &str,
+    path: &Path,
+    bytes: &[u8],
+) -> Result<Vec<i64>, ModelFileError> {
+    let npy = open_npy(key, path, bytes)?;
     let shape = shape_of(&npy);
     if shape.len() != 1 {
         return Err(ModelFileError::ShapeMismatch {
