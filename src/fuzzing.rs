@@ -10,9 +10,10 @@ use crate::data::DataFile;
 use crate::model_file::graph::GraphSpec;
 use crate::model_file::{ModelFile, ModelSpec, tensor};
 use blockgibbs_ir::NodeId;
+use blockgibbs_runtime::checkpoint::{KIND_ENERGY, KIND_MOMENTS, KIND_SAMPLES, KIND_SCALARS};
 use blockgibbs_runtime::{
-    BackendChoice, EnergyObserver, KIND_ENERGY, KIND_MOMENTS, KIND_SAMPLES, KIND_SCALARS, Moments,
-    SampleCollector, Sampler, SamplingSchedule, ScalarObservables,
+    BackendChoice, EnergyObserver, Moments, SampleCollector, Sampler, SamplingSchedule,
+    ScalarObservables,
 };
 use std::path::{Path, PathBuf};
 
