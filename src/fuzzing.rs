@@ -70,7 +70,10 @@ fn buildable(spec: &ModelSpec) -> bool {
 /// A graph is buildable when its nodes and every factor's weight tensor (instances times
 /// the categories of its categorical roles) are small.
 fn graph_buildable(g: &GraphSpec) -> bool {
-    let total = g.groups.iter().try_fold(0usize, |acc, gr| acc.checked_add(gr.size));
+    let total = g
+        .groups
+        .iter()
+        .try_fold(0usize, |acc, gr| acc.checked_add(gr.size));
     if !total.is_some_and(|n| small(&[n])) {
         return false;
     }
@@ -85,7 +88,11 @@ fn graph_buildable(g: &GraphSpec) -> bool {
             .iter()
             .chain(&f.products)
             .map(|r| size_of(&r.group, r.index.as_ref()))
-            .chain(f.gaussian.iter().map(|r| size_of(&r.group, r.index.as_ref())))
+            .chain(
+                f.gaussian
+                    .iter()
+                    .map(|r| size_of(&r.group, r.index.as_ref())),
+            )
             .max()
             .unwrap_or(1);
         let mut shape = vec![instances.max(1)];
@@ -120,7 +127,9 @@ pub fn model_file(data: &[u8]) -> Result<(), String> {
 /// indices of model files. `Ok` when any of them accepts the bytes.
 pub fn npy(data: &[u8]) -> Result<(), String> {
     let path = Path::new("fuzz.npy");
-    let matrix = DataFile::parse(path, data).map(drop).map_err(|e| e.to_string());
+    let matrix = DataFile::parse(path, data)
+        .map(drop)
+        .map_err(|e| e.to_string());
     let weights = tensor::parse_npy_f32("weights_npy", path, data)
         .map(drop)
         .map_err(|e| e.to_string());
@@ -205,7 +214,12 @@ fn model_file_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         let mut text = std::fs::read_to_string(&path).expect("an example model file");
         // The lattice families at a buildable size, through the override path.
-        for (key, value) in [("L", "4"), ("n", "8"), ("n_visible", "6"), ("n_hidden", "3")] {
+        for (key, value) in [
+            ("L", "4"),
+            ("n", "8"),
+            ("n_visible", "6"),
+            ("n_hidden", "3"),
+        ] {
             if text.contains(&format!("\n{key} = ")) {
                 text.push_str(&format!("\0model.{key}={value}"));
             }
@@ -236,8 +250,8 @@ fn npy_seeds() -> Vec<(String, Vec<u8>)> {
         w.finish().expect("an npy file");
         bytes
     }
-    let weights = std::fs::read(examples_dir().join("graph_npy_weights.npy"))
-        .expect("the example weights");
+    let weights =
+        std::fs::read(examples_dir().join("graph_npy_weights.npy")).expect("the example weights");
     vec![
         ("graph_npy_weights".into(), weights),
         (
@@ -272,8 +286,13 @@ fn model_seeds() -> Vec<(String, Vec<u8>)> {
     use blockgibbs_models::rbm::gaussian::GaussianRbm;
     use blockgibbs_models::samples::Samples;
     use blockgibbs_models::{BinaryRbm, BoltzmannMachine, IsingEBM, Layer, PottsEBM, UnitKind};
-    let ising = IsingEBM::new(vec![(0, 1), (1, 2)], vec![0.1, -0.2, 0.3], vec![0.5, -1.0], 1.0)
-        .expect("an Ising model");
+    let ising = IsingEBM::new(
+        vec![(0, 1), (1, 2)],
+        vec![0.1, -0.2, 0.3],
+        vec![0.5, -1.0],
+        1.0,
+    )
+    .expect("an Ising model");
     let potts = PottsEBM::new(3, 3, vec![(0, 1)], vec![0.1; 9], vec![0.7], 0.5).expect("Potts");
     let rbm = BinaryRbm::random(4, 3, 0.5, 0.1, 0).expect("an RBM");
     let grbm = GaussianRbm::random(3, 2, 0.5, 0.5, 1).expect("a Gaussian RBM");
@@ -293,8 +312,15 @@ fn model_seeds() -> Vec<(String, Vec<u8>)> {
         4,
     )
     .expect("samples");
-    let hmog = Hmog::initialize(HmogVariant::Analytic, CovarianceType::Diagonal, 2, 2, &data, 5)
-        .expect("an HMoG");
+    let hmog = Hmog::initialize(
+        HmogVariant::Analytic,
+        CovarianceType::Diagonal,
+        2,
+        2,
+        &data,
+        5,
+    )
+    .expect("an HMoG");
     let fa = FactorAnalysis::new(vec![0.0, 1.0], vec![0.5, -0.5], 1, vec![1.0, 2.0])
         .expect("factor analysis");
     let ppca = Ppca::new(vec![0.0, 1.0], vec![0.5, -0.5], 1, 0.5).expect("PPCA");
@@ -351,7 +377,10 @@ fn checkpoint_seeds() -> Vec<(String, Vec<u8>)> {
                 .expect("sweeps");
             let path = dir.path().join(format!("{name}.ckpt"));
             sampler.checkpoint(&path).expect("a checkpoint");
-            (name.to_string(), std::fs::read(&path).expect("the checkpoint"))
+            (
+                name.to_string(),
+                std::fs::read(&path).expect("the checkpoint"),
+            )
         })
         .collect()
 }

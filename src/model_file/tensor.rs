@@ -131,7 +131,11 @@ fn open_npy<'a>(
 ) -> Result<npyz::NpyFile<&'a [u8]>, ModelFileError> {
     // npyz multiplies the header's dimensions unchecked (a panic with overflow checks on).
     if let Some(shape) = crate::data::npy::shape_overflowing_u64(bytes) {
-        return Err(npy_error(key, path, format!("shape ({shape}) is too large")));
+        return Err(npy_error(
+            key,
+            path,
+            format!("shape ({shape}) is too large"),
+        ));
     }
     let npy = npyz::NpyFile::new(bytes).map_err(|e| npy_error(key, path, e))?;
     if npy.shape().len() > 1 && npy.order() == npyz::Order::Fortran {
@@ -205,11 +209,7 @@ pub fn read_npy_indices(key: &str, path: &Path) -> Result<Vec<i64>, ModelFileErr
 }
 
 /// [`read_npy_indices`] of a file's bytes held in memory; `path` names the file in errors.
-pub fn parse_npy_indices(
-    key: &str,
-    path: &Path,
-    bytes: &[u8],
-) -> Result<Vec<i64>, ModelFileError> {
+pub fn parse_npy_indices(key: &str, path: &Path, bytes: &[u8]) -> Result<Vec<i64>, ModelFileError> {
     let npy = open_npy(key, path, bytes)?;
     let shape = shape_of(&npy);
     if shape.len() != 1 {
