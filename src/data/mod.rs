@@ -20,6 +20,7 @@
 
 pub mod csv;
 pub mod npy;
+pub(crate) mod npy_guard;
 
 use blockgibbs_models::samples::{DataError, Samples};
 use std::fmt;

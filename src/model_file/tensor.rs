@@ -129,7 +129,11 @@ fn open_npy<'a>(
     path: &Path,
     bytes: &'a [u8],
 ) -> Result<npyz::NpyFile<&'a [u8]>, ModelFileError> {
-    // npyz multiplies the header's dimensions unchecked (a panic with overflow checks on).
+    // npyz allocates the announced header length before reading it, and multiplies the
+    // header's dimensions unchecked (a panic with overflow checks on).
+    if let Some(reason) = crate::data::npy_guard::truncated_header(bytes) {
+        return Err(npy_error(key, path, reason));
+    }
     if let Some(shape) = crate::data::npy::shape_overflowing_u64(bytes) {
         return Err(npy_error(
             key,
