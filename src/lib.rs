@@ -23,6 +23,8 @@ pub mod backend;
 pub mod cli;
 pub mod data;
 pub mod families;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod model_file;
 pub mod output;
 

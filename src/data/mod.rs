@@ -260,22 +260,36 @@ pub struct DataFile {
     origin: Origin,
 }
 
+/// The extension of `path` in lower case, which picks the data format.
+fn lowercase_extension(path: &Path) -> Option<String> {
+    path.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+}
+
 impl DataFile {
     /// Reads a `.npy` or `.csv` file (by its extension, in any letter case).
     pub fn read(path: impl AsRef<Path>) -> Result<DataFile, DataFileError> {
         let path = path.as_ref();
-        let extension = path
-            .extension()
-            .map(|e| e.to_string_lossy().to_ascii_lowercase());
-        let read = |path: &Path| {
-            std::fs::read(path).map_err(|source| DataFileError::Io {
+        if !matches!(lowercase_extension(path).as_deref(), Some("npy" | "csv")) {
+            return Err(DataFileError::UnknownFormat {
                 path: path.to_path_buf(),
-                source,
-            })
-        };
-        match extension.as_deref() {
-            Some("npy") => npy::parse(path, &read(path)?),
-            Some("csv") => csv::parse(path, &read(path)?),
+            });
+        }
+        let bytes = std::fs::read(path).map_err(|source| DataFileError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        DataFile::parse(path, &bytes)
+    }
+
+    /// Parses the contents of a `.npy` or `.csv` file held in memory; `path` picks the
+    /// format by its extension (as [`DataFile::read`] does) and names the file in errors.
+    /// The fuzz targets and callers that already hold the bytes come in here.
+    pub fn parse(path: impl AsRef<Path>, bytes: &[u8]) -> Result<DataFile, DataFileError> {
+        let path = path.as_ref();
+        match lowercase_extension(path).as_deref() {
+            Some("npy") => npy::parse(path, bytes),
+            Some("csv") => csv::parse(path, bytes),
             _ => Err(DataFileError::UnknownFormat {
                 path: path.to_path_buf(),
             }),

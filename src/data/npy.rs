@@ -36,7 +36,10 @@ fn shape_overflowing_u64(bytes: &[u8]) -> Option<String> {
     let (start, len) = header_span(bytes)?;
     let header = String::from_utf8_lossy(bytes.get(start..start.checked_add(len)?)?);
     let after = &header[header.find("shape")?..];
-    let tuple = &after[after.find('(')? + 1..after.find(')')?];
+    // The closing parenthesis is looked for after the opening one: a damaged header may
+    // have a `)` first.
+    let open = after.find('(')? + 1;
+    let tuple = &after[open..open + after[open..].find(')')?];
     let mut product: u64 = 1;
     for dim in tuple.split(',').map(str::trim).filter(|d| !d.is_empty()) {
         let dim: u64 = dim.parse().ok()?;

@@ -207,8 +207,12 @@ pub fn f64_to_f32(v: f64) -> Result<f32, String> {
 /// weights are real numbers, and an int64 could not become an f32 exactly anyway; save them
 /// with `np.asarray(w, dtype=np.float32)`.
 pub fn read_npy_f32(key: &str, path: &Path) -> Result<Dense, ModelFileError> {
-    let bytes = read_file(key, path)?;
-    let npy = open_npy(key, path, &bytes)?;
+    parse_npy_f32(key, path, &read_file(key, path)?)
+}
+
+/// [`read_npy_f32`] of a file's bytes held in memory; `path` names the file in errors.
+pub fn parse_npy_f32(key: &str, path: &Path, bytes: &[u8]) -> Result<Dense, ModelFileError> {
+    let npy = open_npy(key, path, bytes)?;
     let shape = npy.header.shape().iter().map(|&d| d as usize).collect();
     let dtype = npy.header.dtype();
     let data = match &dtype {
@@ -237,8 +241,12 @@ fn unsupported(key: &str, path: &Path, dtype: &npyz::DType) -> ModelFileError {
 
 /// Reads a one-dimensional integer array (node indices) from a `.npy` file.
 pub fn read_npy_indices(key: &str, path: &Path) -> Result<Vec<i64>, ModelFileError> {
-    let bytes = read_file(key, path)?;
-    let npy = open_npy(key, path, &bytes)?;
+    parse_npy_indices(key, path, &read_file(key, path)?)
+}
+
+/// [`read_npy_indices`] of a file's bytes held in memory; `path` names the file in errors.
+pub fn parse_npy_indices(key: &str, path: &Path, bytes: &[u8]) -> Result<Vec<i64>, ModelFileError> {
+    let npy = open_npy(key, path, bytes)?;
     let shape: Vec<usize> = npy.header.shape().iter().map(|&d| d as usize).collect();
     if shape.len() != 1 {
         return Err(ModelFileError::ShapeMismatch {

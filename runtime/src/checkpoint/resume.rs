@@ -52,12 +52,18 @@ impl ResumeBuilder {
     /// [`Sampler::attach_restored`]; the schedule in progress, if any, goes on with
     /// [`Sampler::advance`].
     pub fn open(self) -> Result<Sampler, CheckpointError> {
-        let path = &self.path;
-        let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
-            path: path.clone(),
+        let bytes = std::fs::read(&self.path).map_err(|source| CheckpointError::Io {
+            path: self.path.clone(),
             source,
         })?;
-        let r = Reader::new(path, &bytes)?;
+        self.open_bytes(&bytes)
+    }
+
+    /// [`ResumeBuilder::open`] of a checkpoint's bytes held in memory: the path given to
+    /// [`Sampler::resume`] only names the file in errors (the fuzz targets come in here).
+    pub fn open_bytes(self, bytes: &[u8]) -> Result<Sampler, CheckpointError> {
+        let path = &self.path;
+        let r = Reader::new(path, bytes)?;
         let runtime = |source: RuntimeError| CheckpointError::Runtime {
             path: path.clone(),
             source: Box::new(source),
